@@ -1,0 +1,65 @@
+// node.cpp: grad mode, recording ops into the graph, detach, leaf accumulation.
+#include "autograd/node.h"
+
+#include "tensor/error.h"
+#include "tensor/ops.h"
+
+namespace mdp {
+namespace {
+thread_local bool t_grad_enabled = true;
+
+Edge edge_for(const Tensor& t) {
+  if (!t.defined() || !t.requires_grad()) return {};
+  AutogradMeta& m = t.autograd_meta();
+  if (m.grad_fn) return {m.grad_fn, m.output_nr};
+  return {std::make_shared<AccumulateGrad>(t), 0};
+}
+}  // namespace
+
+bool grad_enabled() { return t_grad_enabled; }
+NoGradGuard::NoGradGuard() : previous(t_grad_enabled) { t_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { t_grad_enabled = previous; }
+
+bool needs_grad(const TensorList& inputs) {
+  if (!t_grad_enabled) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+void record(const char* name, const TensorList& inputs, const TensorList& outputs, BackwardFn backward) {
+  if (!needs_grad(inputs)) return;
+  auto node = std::make_shared<FunctionNode>(name, std::move(backward));
+  for (const Tensor& t : inputs) node->next.push_back(edge_for(t));
+  for (uint32_t i = 0; i < outputs.size(); ++i) {
+    const Tensor& o = outputs[i];
+    node->output_shapes.push_back(o.shape());
+    node->output_dtypes.push_back(o.dtype());
+    if (!is_floating(o.dtype())) continue;  // indices and masks carry no gradient
+    AutogradMeta& m = o.autograd_meta();
+    m.requires_grad = true;
+    m.grad_fn = node;
+    m.output_nr = i;
+  }
+}
+
+Tensor detach(const Tensor& t) {
+  auto impl = std::make_shared<TensorImpl>(*t.impl_ptr());
+  impl->autograd = nullptr;
+  return Tensor(std::move(impl));
+}
+
+TensorList AccumulateGrad::apply(const TensorList& g) {
+  if (!g[0].defined()) return {};
+  Tensor grad = leaf_.grad();
+  MDP_CHECK(g[0].shape() == leaf_.shape(), "backward: gradient of shape {} for a leaf of shape {}",
+            shape_str(g[0].shape()), shape_str(leaf_.shape()));
+  if (!grad.defined()) {
+    leaf_.set_grad(ops::clone(ops::to(g[0], leaf_.dtype())));
+  } else {
+    ops::axpby_(grad, 1.0, ops::contiguous(ops::to(g[0], grad.dtype())), 1.0);  // .grad is ours: add in place
+  }
+  return {};
+}
+
+}  // namespace mdp

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages mdp needs, and only those that are missing, so a second run is quick.
+# Run as root on Debian 12 (the Makefile calls it before every build). CUDA is not installed here:
+# the GPU backend is built only when the toolkit is already in /usr/local/cuda.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  libdnnl-dev libfmt-dev libboost-test-dev
+  zlib1g-dev libpng-dev libjpeg62-turbo-dev libyaml-cpp-dev
+  python3 python3-torch python3-torchvision python3-pil python3-numpy libopenblas0-pthread
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}" >&2
+  echo "install-deps: run as root (or: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,23 @@
+// dnnl_context.h: the one oneDNN engine and stream of the CPU backend, memory descriptors for our
+// tensors, and a cache of primitives keyed by a string of shapes and arguments. Included only by the
+// CPU backend's .cpp files, so dnnl.hpp stays out of every other translation unit.
+#pragma once
+#include <dnnl.hpp>
+#include <functional>
+#include <string>
+
+#include "tensor/tensor.h"
+
+namespace mdp::cpu {
+
+dnnl::engine& dnnl_engine();
+dnnl::stream& dnnl_stream();
+dnnl::memory::data_type dnnl_type(DType t, const char* op);        // throws for dtypes oneDNN lacks
+dnnl::memory::desc plain_md(const Tensor& t, const char* op);        // dims and strides as they are
+dnnl::memory::desc plain_md(const Tensor& t, const dnnl::memory::dims& dims, const char* op);  // same bytes, other dims
+dnnl::memory wrap(const dnnl::memory::desc& md, const Tensor& t);  // a memory over t's data (no copy)
+
+// Returns the cached primitive for key, building it with make() the first time.
+dnnl::primitive& cached_primitive(const std::string& key, const std::function<dnnl::primitive()>& make);
+
+}  // namespace mdp::cpu
