@@ -33,8 +33,8 @@ echo "fuzz-decoders: building with $cxx"
   "$root/tests/data/fuzz_decoders.cpp" "$root/data/image.cpp" "$root/data/png.cpp" "$root/data/jpeg.cpp" \
   "$root/data/image_io.cpp" -lpng -ljpeg -lz -lfmt -o "$work/fuzz_decoders"
 
-# Seeds: sample PNG/JPEG files up to 64 KiB, plus formats the samples lack (progressive and gray JPEG,
-# interlaced, 1/2/4-bit, 16-bit colour, tRNS PNGs), made with Debian's PIL when it is there.
+# Seeds: sample PNG/JPEG files up to 64 KiB, plus small files in the formats the samples lack (made by
+# tools/pil_reference.py with Debian's PIL, when it is there).
 mkdir -p "$work/corpus" "$work/artifacts"
 n=0
 while IFS= read -r -d '' f; do
@@ -42,24 +42,10 @@ while IFS= read -r -d '' f; do
   cp "$f" "$work/corpus/sample$n.${f##*.}"
 done < <(find "$data" -type f \( -name '*.png' -o -name '*.jpg' \) -size -65k -print0 2>/dev/null | sort -z)
 if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import PIL, numpy' 2>/dev/null; then
-  /usr/bin/python3 - "$work/corpus" <<'EOF'
-import sys, numpy as np
-from PIL import Image
-out = sys.argv[1]
-rng = np.random.default_rng(0)
-rgb = Image.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
-rgb.save(f"{out}/progressive.jpg", progressive=True, quality=80)
-rgb.convert("L").save(f"{out}/gray.jpg", quality=80)
-rgb.save(f"{out}/444.jpg", subsampling=0, quality=90)
-rgb.save(f"{out}/interlaced.png", interlace=1)
-rgb.convert("RGBA").save(f"{out}/rgba.png")
-rgb.convert("LA").save(f"{out}/la.png")
-rgb.convert("1").save(f"{out}/bilevel.png")
-pal = rgb.convert("P", palette=Image.ADAPTIVE, colors=4)
-pal.save(f"{out}/pal2bit.png", bits=2)
-pal.save(f"{out}/trns.png", transparency=1)
-Image.fromarray(rng.integers(0, 65536, (12, 16), dtype=np.uint16)).save(f"{out}/gray16.png")
-EOF
+  # tools/pil_reference.py writes its synthetic files (all PNG layouts, progressive/gray/4:4:4 JPEG)
+  # into pil_synthetic/ next to --out.
+  /usr/bin/python3 "$root/tools/pil_reference.py" --data "$data" --out "$work/pil_reference.txt" >/dev/null
+  cp "$work"/pil_synthetic/* "$work/corpus/"
 fi
 echo "fuzz-decoders: $(ls "$work/corpus" | wc -l) seeds, running for ${seconds}s"
 

@@ -1,0 +1,212 @@
+// Suite fast_vs_reference: every op of the CPU backend against the reference backend on the same
+// float32 inputs, forward and backward, including non-contiguous, broadcast, size-0 and size-1 cases.
+#include <boost/test/unit_test.hpp>
+
+#include "tensor/backend.h"
+#include "tests/common.h"
+
+using namespace mdp;
+using namespace mdp::test;
+
+namespace {
+// Runs f on the cpu backend and on the reference backend and compares every output.
+void compare(const std::string& what, const std::function<std::vector<Tensor>()>& f, double atol = 1e-5,
+             double rtol = 1e-4) {
+  std::vector<Tensor> fast = f(), ref;
+  {
+    ReferenceScope scope;
+    ref = f();
+  }
+  BOOST_REQUIRE_EQUAL(fast.size(), ref.size());
+  for (size_t i = 0; i < fast.size(); ++i) {
+    BOOST_TEST(fast[i].dtype() == ref[i].dtype());
+    close(fast[i], ref[i], atol, rtol, what + " output " + std::to_string(i));
+  }
+}
+using V = std::vector<Tensor>;
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(fast_vs_reference)
+
+BOOST_AUTO_TEST_CASE(elementwise) {
+  Tensor a = randn({3, 4, 5}, DType::Float32, 1), b = randn({4, 1}, DType::Float32, 2);
+  Tensor at = ops::transpose(randn({5, 4, 3}, DType::Float32, 3), 0, 2);  // non-contiguous (3, 4, 5)
+  for (auto op : {ops::BinaryOp::Add, ops::BinaryOp::Sub, ops::BinaryOp::Mul, ops::BinaryOp::Div, ops::BinaryOp::Max,
+                  ops::BinaryOp::Min})
+    compare("binary " + std::to_string(int(op)), [&] {
+      return V{ops::binary(op, a, b), ops::binary(op, at, a), ops::binary(op, a, 0.5), ops::binary(op, ops::narrow(a, 0, 0, 0), b)};
+    });
+  compare("pow", [&] { return V{ops::pow(ops::unary(ops::UnaryOp::Abs, a), 1.5)}; });
+  for (int u = 0; u <= int(ops::UnaryOp::Sign); ++u) {
+    auto op = ops::UnaryOp(u);
+    Tensor in = (op == ops::UnaryOp::Log || op == ops::UnaryOp::Sqrt || op == ops::UnaryOp::Rsqrt)
+                    ? ops::add(ops::unary(ops::UnaryOp::Abs, at), 0.1) : at;
+    compare("unary " + std::to_string(u), [&] { return V{ops::unary(op, in)}; });
+  }
+  for (int c = 0; c <= int(ops::CompareOp::Ge); ++c)
+    compare("compare", [&] { return V{ops::compare(ops::CompareOp(c), a, b), ops::compare(ops::CompareOp(c), a, 0.0)}; });
+  compare("where", [&] { return V{ops::where(ops::compare(ops::CompareOp::Gt, a, 0.0), at, b)}; });
+  compare("clamp", [&] { return V{ops::clamp(a, -0.5, 0.5), ops::clamp(a, std::nullopt, 0.1)}; });
+  compare("copy and convert", [&] {
+    return V{ops::contiguous(at), ops::to(at, DType::BFloat16), ops::to(ops::to(at, DType::Int64), DType::Float64),
+             ops::to(ops::compare(ops::CompareOp::Gt, at, 0.0), DType::UInt8)};
+  });
+  compare("axpby", [&] {
+    Tensor y = ops::clone(a);
+    ops::axpby_(y, 0.3, at, 0.9);
+    return V{y};
+  });
+  Tensor i = ops::randint(-5, 5, {7, 3}, DType::Int64);
+  compare("integers", [&] {
+    return V{ops::add(i, i), ops::mul(i, 3.0), ops::sum(i, {0})};
+  });
+  compare("int64 large run", [&] { return V{ops::mul(ops::arange(0, 100000, 1, DType::Float32), 2.0)}; });
+}
+
+BOOST_AUTO_TEST_CASE(reductions) {
+  Tensor x = randn({4, 5, 6}, DType::Float32, 4);
+  Tensor xt = ops::permute(x, {2, 0, 1});
+  compare("reduce", [&] {
+    return V{ops::sum(x), ops::sum(x, {1}), ops::mean(x, {0, 2}, true), ops::reduce(ops::ReduceOp::Max, xt, {2}, false),
+             ops::reduce(ops::ReduceOp::Min, x, {0, 1}, false), ops::var(x, {1}), ops::var(xt, {0, 2}, false, true),
+             ops::sum(ops::narrow(x, 1, 2, 1), {1})};
+  });
+  compare("argmax", [&] {
+    auto [v, i] = ops::max_dim(xt, 1);
+    auto [v2, i2] = ops::min_dim(x, -1, true);
+    return V{v, i, v2, i2, ops::argmax(x, 0)};
+  });
+  compare("sum_to", [&] { return V{ops::sum_to(x, {5, 1}), ops::sum_to(x, {1, 1, 6})}; });
+}
+
+BOOST_AUTO_TEST_CASE(matmul) {
+  Tensor a = randn({5, 7}, DType::Float32, 5), b = randn({7, 3}, DType::Float32, 6);
+  Tensor ba = randn({4, 5, 7}, DType::Float32, 7), bb = randn({1, 7, 2}, DType::Float32, 8);
+  compare("matmul", [&] {
+    return V{ops::matmul(a, b), ops::matmul(ops::transpose(b, 0, 1), a, false, true), ops::matmul(ba, bb),
+             ops::matmul(a, ops::transpose(randn({3, 7}), 0, 1)), ops::matmul(ops::narrow(a, 1, 0, 0), ops::narrow(b, 0, 0, 0))};
+  }, 1e-4, 1e-4);
+}
+
+BOOST_AUTO_TEST_CASE(conv2d) {
+  struct Case { Shape x, w; ops::Conv2dArgs a; bool bias; };
+  std::vector<Case> cases = {
+      {{2, 3, 9, 9}, {4, 3, 3, 3}, {{1, 1}, {1, 1}, {1, 1}, 1}, true},
+      {{2, 4, 11, 10}, {6, 4, 3, 3}, {{2, 2}, {1, 1}, {1, 1}, 1}, false},
+      {{1, 3, 13, 13}, {5, 3, 3, 3}, {{1, 1}, {2, 2}, {2, 2}, 1}, true},
+      {{2, 6, 8, 8}, {6, 3, 3, 3}, {{1, 1}, {1, 1}, {1, 1}, 2}, true},
+      {{1, 4, 7, 7}, {4, 1, 3, 3}, {{2, 2}, {1, 1}, {1, 1}, 4}, true},
+      {{1, 3, 16, 16}, {8, 3, 7, 7}, {{2, 2}, {3, 3}, {1, 1}, 1}, false},
+      {{1, 2, 1, 1}, {3, 2, 1, 1}, {{1, 1}, {0, 0}, {1, 1}, 1}, true},
+  };
+  for (const Case& c : cases) {
+    Tensor x = randn(c.x, DType::Float32, 9), w = randn(c.w, DType::Float32, 10);
+    Tensor b = c.bias ? randn({c.w[0]}, DType::Float32, 11) : Tensor();
+    Tensor dy = randn(ops::conv2d_output_shape(c.x, c.w, c.a), DType::Float32, 12);
+    compare("conv2d " + shape_str(c.x) + " " + shape_str(c.w), [&] {
+      auto g = ops::conv2d_backward(dy, x, w, c.a, true, true, c.bias);
+      V r{ops::conv2d(x, w, b, c.a), g.dx, g.dw};
+      if (c.bias) r.push_back(g.db);
+      return r;
+    }, 1e-4, 1e-4);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(batch_norm) {
+  for (bool training : {true, false}) {
+    Tensor x = randn({4, 3, 5, 6}, DType::Float32, 13), w = randn({3}, DType::Float32, 14), b = randn({3}, DType::Float32, 15);
+    Tensor dy = randn(x.shape(), DType::Float32, 16);
+    compare(training ? "batch_norm train" : "batch_norm eval", [&] {
+      Tensor rm = ops::zeros({3}), rv = ops::ones({3});
+      auto r = ops::batch_norm(x, w, b, rm, rv, training, 0.1, 1e-5);
+      auto g = ops::batch_norm_backward(dy, x, w, r.save_mean, r.save_invstd, training);
+      return V{r.y, r.save_mean, r.save_invstd, rm, rv, g.dx, g.dweight, g.dbias};
+    }, 1e-4, 1e-4);
+  }
+  compare("batch_norm no affine (N, C)", [&] {
+    Tensor x = randn({6, 4}, DType::Float32, 17);
+    auto r = ops::batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5);
+    return V{r.y, ops::batch_norm_backward(randn({6, 4}), x, Tensor(), r.save_mean, r.save_invstd, true).dx};
+  }, 1e-4, 1e-4);
+}
+
+BOOST_AUTO_TEST_CASE(pooling) {
+  Tensor x = randn({2, 3, 9, 8}, DType::Float32, 18);
+  for (ops::Pool2dArgs a : {ops::Pool2dArgs{{3, 3}, {2, 2}, {1, 1}, false, true}, ops::Pool2dArgs{{2, 2}, {2, 2}, {0, 0}, true, true},
+                            ops::Pool2dArgs{{3, 2}, {2, 1}, {1, 0}, true, false}}) {
+    compare("pool", [&] {
+      auto [y, i] = ops::max_pool2d(x, a);
+      Tensor dy = randn(y.shape(), DType::Float32, 19);
+      Tensor ya = ops::avg_pool2d(x, a);
+      return V{y, i, ops::max_pool2d_backward(dy, i, x.shape()), ya, ops::avg_pool2d_backward(dy, x.shape(), a)};
+    });
+  }
+  compare("adaptive", [&] {
+    Tensor y = ops::adaptive_avg_pool2d(x, 4, 3), g = ops::adaptive_avg_pool2d(x, 1, 1);
+    return V{y, g, ops::adaptive_avg_pool2d_backward(randn(y.shape()), x.shape())};
+  });
+}
+
+BOOST_AUTO_TEST_CASE(resize) {
+  Tensor x = randn({2, 3, 5, 7}, DType::Float32, 20);
+  for (bool ac : {false, true})
+    for (auto [h, w] : {std::pair<int64_t, int64_t>{11, 13}, {3, 4}, {5, 7}, {1, 1}}) {
+      compare("bilinear", [&] {
+        Tensor y = ops::resize_bilinear(x, h, w, ac);
+        return V{y, ops::resize_bilinear_backward(randn(y.shape()), x.shape(), ac)};
+      });
+    }
+  Tensor labels = ops::randint(0, 20, {2, 17, 13});
+  compare("nearest", [&] {
+    Tensor y = ops::resize_nearest(x, 9, 4);
+    return V{ops::resize_nearest(labels, 5, 4), ops::resize_nearest(labels, 40, 30), y,
+             ops::resize_nearest_backward(randn(y.shape()), x.shape())};
+  });
+}
+
+BOOST_AUTO_TEST_CASE(softmax_and_cross_entropy) {
+  Tensor x = randn({2, 5, 3, 4}, DType::Float32, 21);
+  for (int64_t d : {0, 1, 3, -1})
+    compare("softmax", [&] {
+      Tensor s = ops::softmax(x, d), l = ops::log_softmax(x, d), dy = randn(x.shape());
+      return V{s, l, ops::softmax_backward(dy, s, d), ops::log_softmax_backward(dy, l, d)};
+    });
+  Tensor t = ops::randint(0, 5, {2, 3, 4});
+  ops::fill_(ops::narrow(t, 1, 0, 1), 255);
+  Tensor w = ops::rand({5});
+  compare("cross_entropy", [&] {
+    Tensor one = ops::scalar_tensor(1.0);
+    return V{ops::cross_entropy(x, t, Tensor()), ops::cross_entropy(x, t, w), ops::cross_entropy_backward(one, x, t, Tensor()),
+             ops::cross_entropy_backward(ops::scalar_tensor(0.5), x, t, w),
+             ops::cross_entropy(ops::narrow(x, 0, 0, 1), ops::full({1, 3, 4}, 255, DType::Int64), Tensor())};
+  });
+}
+
+BOOST_AUTO_TEST_CASE(indexing) {
+  Tensor x = randn({4, 6}, DType::Float32, 22);
+  Tensor idx = ops::randint(0, 6, {4, 3});
+  Tensor idx2 = ops::randint(0, 4, {2, 4});
+  compare("gather/scatter", [&] {
+    Tensor src = randn({4, 3});
+    return V{ops::gather(x, 1, idx), ops::scatter_add({4, 6}, 1, idx, src), ops::scatter(x, 1, ops::narrow(idx, 1, 0, 1),
+             ops::narrow(src, 1, 0, 1)), ops::gather(ops::transpose(x, 0, 1), 0, idx2)};
+  });
+  Tensor sel = ops::from_vector({3, 0, 3}, {3}, DType::Int64);
+  compare("index_select/add", [&] {
+    return V{ops::index_select(x, 0, sel), ops::index_select(x, 1, sel), ops::index_add({4, 6}, 0, sel, randn({3, 6}))};
+  });
+  Tensor lab = ops::randint(0, 7, {3, 4});
+  compare("one_hot", [&] { return V{ops::one_hot(lab, 7)}; });
+  compare("topk", [&] {
+    auto [v, i] = ops::topk(x, 3, 1);
+    auto [v2, i2] = ops::topk(x, 2, 0, false);
+    auto [v3, i3] = ops::topk(x, 6, -1);
+    return V{v, i, v2, i2, v3, i3};
+  });
+  compare("cat/stack/split", [&] {
+    auto parts = ops::split(x, 4, 1);
+    return V{ops::cat({x, ops::transpose(randn({6, 2}), 0, 1)}, 0), ops::stack({x, x}, 1), parts[0], parts[1]};
+  });
+}
+
+BOOST_AUTO_TEST_SUITE_END()
