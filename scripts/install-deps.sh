@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build ccache pkg-config
+  build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev
   libdnnl-dev libfmt-dev libboost-test-dev
   zlib1g-dev libpng-dev libjpeg62-turbo-dev libyaml-cpp-dev
   python3 python3-torch python3-torchvision python3-pil python3-numpy libopenblas0-pthread
