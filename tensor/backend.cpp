@@ -18,6 +18,10 @@ void Backend::unary(ops::UnaryOp, const Tensor&, const Tensor&) { missing("unary
 void Backend::compare(ops::CompareOp, const Tensor&, const Tensor&, const Tensor&) { missing("compare"); }
 void Backend::where(const Tensor&, const Tensor&, const Tensor&, const Tensor&) { missing("where"); }
 void Backend::axpby(const Tensor&, double, const Tensor&, double) { missing("axpby"); }
+void Backend::sgd_update(const Tensor&, const Tensor&, const Tensor&, const ops::SgdArgs&) { missing("sgd_update"); }
+void Backend::adamw_update(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const ops::AdamWArgs&) {
+  missing("adamw_update");
+}
 void Backend::reduce(ops::ReduceOp, const Tensor&, const Tensor&) { missing("reduce"); }
 void Backend::arg_reduce(bool, const Tensor&, const Tensor&, const Tensor&, int64_t) { missing("arg_reduce"); }
 void Backend::matmul(const Tensor&, const Tensor&, const Tensor&) { missing("matmul"); }

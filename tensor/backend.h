@@ -22,6 +22,10 @@ class Backend {
   virtual void compare(ops::CompareOp op, const Tensor& out, const Tensor& a, const Tensor& b);
   virtual void where(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor& b);
   virtual void axpby(const Tensor& y, double a, const Tensor& x, double b);
+  // Fused optimizer updates on contiguous tensors of one shape (ops.h gives the formulas).
+  virtual void sgd_update(const Tensor& param, const Tensor& grad, const Tensor& buf, const ops::SgdArgs& a);
+  virtual void adamw_update(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,
+                            const ops::AdamWArgs& a);
 
   // Reductions: out has x's rank; the dims where out has size 1 and x not are the reduced ones.
   // Mean divides by x.numel() / out.numel().

@@ -440,6 +440,34 @@ void axpby_(const Tensor& y, double a, const Tensor& x, double b) {
   if (y.numel()) backend_for(y).axpby(y, a, x, b);
 }
 
+namespace {
+void check_state(const char* op, const Tensor& param, const Tensor& t, const char* what) {
+  MDP_CHECK(t.defined() && t.shape() == param.shape() && t.device() == param.device() && t.is_contiguous(),
+            "{}: {} must be a contiguous tensor of the parameter's shape {} on {}", op, what, shape_str(param.shape()),
+            param.device().str());
+}
+}  // namespace
+
+void sgd_update_(const Tensor& param, const Tensor& grad, const Tensor& buf, const SgdArgs& a) {
+  check_floating("sgd_update_", param);
+  check_state("sgd_update_", param, param, "param");
+  check_state("sgd_update_", param, grad, "grad");
+  check_same_dtype("sgd_update_", param, grad);
+  if (a.momentum != 0) check_state("sgd_update_", param, buf, "momentum buffer");
+  if (param.numel()) backend_for(param).sgd_update(param, grad, buf, a);
+}
+
+void adamw_update_(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, const AdamWArgs& a) {
+  check_floating("adamw_update_", param);
+  check_state("adamw_update_", param, param, "param");
+  check_state("adamw_update_", param, grad, "grad");
+  check_state("adamw_update_", param, m, "exp_avg");
+  check_state("adamw_update_", param, v, "exp_avg_sq");
+  check_same_dtype("adamw_update_", param, grad);
+  MDP_CHECK(a.step >= 1, "adamw_update_: step must count from 1, got {}", a.step);
+  if (param.numel()) backend_for(param).adamw_update(param, grad, m, v, a);
+}
+
 // ---------------------------------------------------------------- reductions
 namespace {
 std::vector<bool> reduce_mask(const Tensor& x, const std::vector<int64_t>& dims, const char* op) {

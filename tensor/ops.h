@@ -80,6 +80,23 @@ Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi
 // y = a*x + b*y in place (optimizer updates); x and y contiguous with the same shape and dtype.
 void axpby_(const Tensor& y, double a, const Tensor& x, double b);
 
+// ---- fused optimizer updates, in place, one pass over param, grad and state (all the same shape) ----
+// SGD as torch.optim.SGD: d = g + wd p; buf = first ? d : momentum buf + (1 - dampening) d;
+// d = nesterov ? d + momentum buf : buf; p -= lr d. momentum_buf may be undefined when momentum == 0.
+struct SgdArgs {
+  double lr = 0.01, momentum = 0, dampening = 0, weight_decay = 0;
+  bool nesterov = false, first_step = false;
+};
+void sgd_update_(const Tensor& param, const Tensor& grad, const Tensor& momentum_buf, const SgdArgs& a);
+// AdamW as torch.optim.AdamW: p *= 1 - lr wd; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+// p -= lr / (1 - b1^step) * m / (sqrt(v) / sqrt(1 - b2^step) + eps). step counts from 1.
+struct AdamWArgs {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.01;
+  int64_t step = 1;
+};
+void adamw_update_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                   const AdamWArgs& a);
+
 // ---- reductions over dims (empty dims = all) ----
 enum class ReduceOp { Sum, Mean, Max, Min };
 Tensor reduce(ReduceOp op, const Tensor& x, std::vector<int64_t> dims, bool keepdim);

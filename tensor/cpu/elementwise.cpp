@@ -189,4 +189,50 @@ void CpuBackend::axpby(const Tensor& y, double a, const Tensor& x, double b) {
   });
 }
 
+void CpuBackend::sgd_update(const Tensor& param, const Tensor& grad, const Tensor& buf, const ops::SgdArgs& a) {
+  dispatch_floating(param.dtype(), "sgd_update", [&](auto z) {
+    using T = decltype(z);
+    using A = acc_t<T>;
+    T* P = static_cast<T*>(param.raw_data());
+    const T* G = static_cast<const T*>(grad.raw_data());
+    T* B = a.momentum != 0 ? static_cast<T*>(buf.raw_data()) : nullptr;
+    const A lr = A(a.lr), mom = A(a.momentum), damp = A(1 - a.dampening), wd = A(a.weight_decay);
+    const int64_t n = param.numel();
+#pragma omp parallel for if (n > 65536)
+    for (int64_t i = 0; i < n; ++i) {
+      A p = cast<A>(P[i]), d = cast<A>(G[i]) + wd * p;
+      if (B) {
+        A b = a.first_step ? d : mom * cast<A>(B[i]) + damp * d;
+        B[i] = cast<T>(b);
+        d = a.nesterov ? d + mom * b : b;
+      }
+      P[i] = cast<T>(p - lr * d);
+    }
+  });
+}
+
+void CpuBackend::adamw_update(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,
+                              const ops::AdamWArgs& a) {
+  dispatch_floating(param.dtype(), "adamw_update", [&](auto z) {
+    using T = decltype(z);
+    using A = acc_t<T>;
+    T* P = static_cast<T*>(param.raw_data());
+    const T* G = static_cast<const T*>(grad.raw_data());
+    T* M = static_cast<T*>(m.raw_data());
+    T* V = static_cast<T*>(v.raw_data());
+    const double bc1 = 1 - std::pow(a.beta1, double(a.step)), bc2 = 1 - std::pow(a.beta2, double(a.step));
+    const A decay = A(1 - a.lr * a.weight_decay), b1 = A(a.beta1), b2 = A(a.beta2), step = A(a.lr / bc1),
+            rbc2 = A(1 / std::sqrt(bc2)), eps = A(a.eps);
+    const int64_t n = param.numel();
+#pragma omp parallel for if (n > 65536)
+    for (int64_t i = 0; i < n; ++i) {
+      A g = cast<A>(G[i]);
+      A mi = b1 * cast<A>(M[i]) + (1 - b1) * g, vi = b2 * cast<A>(V[i]) + (1 - b2) * g * g;
+      M[i] = cast<T>(mi);
+      V[i] = cast<T>(vi);
+      P[i] = cast<T>(cast<A>(P[i]) * decay - step * mi / (std::sqrt(vi) * rbc2 + eps));
+    }
+  });
+}
+
 }  // namespace mdp

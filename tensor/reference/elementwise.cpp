@@ -91,4 +91,34 @@ void ReferenceBackend::axpby(const Tensor& y, double a, const Tensor& x, double 
   write_strided(y, vy);
 }
 
+void ReferenceBackend::sgd_update(const Tensor& param, const Tensor& grad, const Tensor& buf, const ops::SgdArgs& a) {
+  auto p = read_strided(param), g = read_strided(grad);
+  std::vector<double> b = a.momentum != 0 ? read_strided(buf) : std::vector<double>();
+  for (size_t i = 0; i < p.size(); ++i) {
+    double d = g[i] + a.weight_decay * p[i];
+    if (a.momentum != 0) {
+      b[i] = a.first_step ? d : a.momentum * b[i] + (1 - a.dampening) * d;
+      d = a.nesterov ? d + a.momentum * b[i] : b[i];
+    }
+    p[i] -= a.lr * d;
+  }
+  write_strided(param, p);
+  if (a.momentum != 0) write_strided(buf, b);
+}
+
+void ReferenceBackend::adamw_update(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,
+                                    const ops::AdamWArgs& a) {
+  auto p = read_strided(param), g = read_strided(grad), vm = read_strided(m), vv = read_strided(v);
+  double bc1 = 1 - std::pow(a.beta1, double(a.step)), bc2 = 1 - std::pow(a.beta2, double(a.step));
+  for (size_t i = 0; i < p.size(); ++i) {
+    p[i] *= 1 - a.lr * a.weight_decay;
+    vm[i] = a.beta1 * vm[i] + (1 - a.beta1) * g[i];
+    vv[i] = a.beta2 * vv[i] + (1 - a.beta2) * g[i] * g[i];
+    p[i] -= a.lr / bc1 * vm[i] / (std::sqrt(vv[i]) / std::sqrt(bc2) + a.eps);
+  }
+  write_strided(param, p);
+  write_strided(m, vm);
+  write_strided(v, vv);
+}
+
 }  // namespace mdp

@@ -17,6 +17,9 @@ class ReferenceBackend final : public Backend {
   void compare(ops::CompareOp op, const Tensor& out, const Tensor& a, const Tensor& b) override;
   void where(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor& b) override;
   void axpby(const Tensor& y, double a, const Tensor& x, double b) override;
+  void sgd_update(const Tensor& param, const Tensor& grad, const Tensor& buf, const ops::SgdArgs& a) override;
+  void adamw_update(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,
+                    const ops::AdamWArgs& a) override;
   void reduce(ops::ReduceOp op, const Tensor& out, const Tensor& x) override;
   void arg_reduce(bool is_max, const Tensor& values, const Tensor& indices, const Tensor& x, int64_t dim) override;
   void matmul(const Tensor& out, const Tensor& a, const Tensor& b) override;

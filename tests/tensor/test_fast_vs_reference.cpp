@@ -63,6 +63,23 @@ BOOST_AUTO_TEST_CASE(elementwise) {
   compare("int64 large run", [&] { return V{ops::mul(ops::arange(0, 100000, 1, DType::Float32), 2.0)}; });
 }
 
+BOOST_AUTO_TEST_CASE(optimizer_updates) {
+  Tensor p0 = randn({37, 5}, DType::Float32, 30), g = randn({37, 5}, DType::Float32, 31), b0 = randn({37, 5}, DType::Float32, 32);
+  for (bool nesterov : {false, true})
+    for (bool first : {false, true})
+      compare("sgd", [&] {
+        Tensor p = ops::clone(p0), b = ops::clone(b0), q = ops::clone(p0);
+        ops::sgd_update_(p, g, b, {0.1, 0.9, 0.0, 1e-4, nesterov, first});
+        ops::sgd_update_(q, g, Tensor(), {0.1, 0.0, 0.0, 5e-4, false, false});
+        return V{p, b, q};
+      });
+  compare("adamw", [&] {
+    Tensor p = ops::clone(p0), m = ops::zeros_like(p0), v = ops::zeros_like(p0);
+    for (int64_t step = 1; step <= 3; ++step) ops::adamw_update_(p, g, m, v, {1e-2, 0.9, 0.999, 1e-8, 0.05, step});
+    return V{p, m, v};
+  });
+}
+
 BOOST_AUTO_TEST_CASE(reductions) {
   Tensor x = randn({4, 5, 6}, DType::Float32, 4);
   Tensor xt = ops::permute(x, {2, 0, 1});
