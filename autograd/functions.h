@@ -10,8 +10,8 @@
 
 namespace mdp {
 
-using ops::Conv2dArgs;
-using ops::Pool2dArgs;
+
+
 
 // ---- elementwise (broadcasting) ----
 Tensor add(const Tensor& a, const Tensor& b);

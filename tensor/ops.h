@@ -11,9 +11,34 @@
 
 namespace mdp {
 class Generator;
-}
+
+// Argument structs of the ops live in namespace mdp, not mdp::ops, so that an unqualified call such as
+// conv2d(x, w, b, args) finds the differentiable mdp::conv2d and not, by argument-dependent lookup, the
+// raw ops::conv2d.
+struct Conv2dArgs {
+  std::vector<int64_t> stride{1, 1}, padding{0, 0}, dilation{1, 1};
+  int64_t groups = 1;
+};
+struct Pool2dArgs {
+  std::vector<int64_t> kernel{2, 2}, stride{2, 2}, padding{0, 0};
+  bool ceil_mode = false;
+  bool count_include_pad = true;  // avg pool only
+};
+struct SgdArgs {
+  double lr = 0.01, momentum = 0, dampening = 0, weight_decay = 0;
+  bool nesterov = false, first_step = false;
+};
+struct AdamWArgs {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.01;
+  int64_t step = 1;
+};
+}  // namespace mdp
 
 namespace mdp::ops {
+using mdp::AdamWArgs;
+using mdp::Conv2dArgs;
+using mdp::Pool2dArgs;
+using mdp::SgdArgs;
 
 // ---- creation ----
 Tensor empty(const Shape& shape, DType dtype = DType::Float32, Device device = Device::cpu());
@@ -83,17 +108,9 @@ void axpby_(const Tensor& y, double a, const Tensor& x, double b);
 // ---- fused optimizer updates, in place, one pass over param, grad and state (all the same shape) ----
 // SGD as torch.optim.SGD: d = g + wd p; buf = first ? d : momentum buf + (1 - dampening) d;
 // d = nesterov ? d + momentum buf : buf; p -= lr d. momentum_buf may be undefined when momentum == 0.
-struct SgdArgs {
-  double lr = 0.01, momentum = 0, dampening = 0, weight_decay = 0;
-  bool nesterov = false, first_step = false;
-};
 void sgd_update_(const Tensor& param, const Tensor& grad, const Tensor& momentum_buf, const SgdArgs& a);
 // AdamW as torch.optim.AdamW: p *= 1 - lr wd; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
 // p -= lr / (1 - b1^step) * m / (sqrt(v) / sqrt(1 - b2^step) + eps). step counts from 1.
-struct AdamWArgs {
-  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.01;
-  int64_t step = 1;
-};
 void adamw_update_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
                    const AdamWArgs& a);
 
@@ -114,11 +131,7 @@ Tensor sum_to(const Tensor& x, const Shape& shape);
 // a (M, K) @ b (K, N) -> (M, N); batched: (B, M, K) @ (B, K, N) -> (B, M, N), batch broadcast from 1.
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
 
-// ---- convolution ----
-struct Conv2dArgs {
-  std::vector<int64_t> stride{1, 1}, padding{0, 0}, dilation{1, 1};
-  int64_t groups = 1;
-};
+// ---- convolution (Conv2dArgs above) ----
 Shape conv2d_output_shape(const Shape& x, const Shape& w, const Conv2dArgs& a);
 // x (N, C, H, W), w (O, C/groups, kH, kW), b (O) or undefined -> (N, O, Ho, Wo)
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& a);
@@ -139,12 +152,7 @@ struct BatchNormGrads { Tensor dx, dweight, dbias; };
 BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight,
                                    const Tensor& save_mean, const Tensor& save_invstd, bool training);
 
-// ---- pooling ----
-struct Pool2dArgs {
-  std::vector<int64_t> kernel{2, 2}, stride{2, 2}, padding{0, 0};
-  bool ceil_mode = false;
-  bool count_include_pad = true;  // avg pool only
-};
+// ---- pooling (Pool2dArgs above) ----
 Shape pool2d_output_shape(const Shape& x, const Pool2dArgs& a, const char* op);
 std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, const Pool2dArgs& a);  // (y, argmax in H*W plane)
 Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape);

@@ -96,6 +96,15 @@ double Tensor::at(const std::vector<int64_t>& index) const {
   return dispatch_dtype(dtype(), [&](auto v) { return double(*reinterpret_cast<const decltype(v)*>(p)); });
 }
 
+void Tensor::set_data(const Tensor& src) {
+  MDP_CHECK(impl_ && src.defined(), "set_data: undefined tensor");
+  impl_->storage = src.impl().storage;
+  impl_->shape = src.impl().shape;
+  impl_->strides = src.impl().strides;
+  impl_->offset = src.impl().offset;
+  impl_->dtype = src.impl().dtype;
+}
+
 AutogradMeta& Tensor::autograd_meta() const {
   MDP_CHECK(impl_, "tensor: use of an undefined tensor");
   if (!impl_->autograd) impl_->autograd = std::make_shared<AutogradMeta>();

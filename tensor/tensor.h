@@ -79,6 +79,11 @@ class Tensor {
   AutogradMeta& autograd_meta() const;         // created on first use
   bool has_autograd_meta() const { return impl_ && impl_->autograd != nullptr; }
 
+  // Replaces this tensor's data (storage, shape, strides, dtype) by src's, keeping its identity and autograd
+  // fields, so every handle to it sees the change (as PyTorch's `param.data = src`). Used to move
+  // parameters between devices or dtypes and to load checkpoints.
+  void set_data(const Tensor& src);
+
   bool same(const Tensor& o) const { return impl_ == o.impl_; }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
   std::string str(int max_per_dim = 6) const;  // readable printout: values, shape, dtype, device

@@ -1,0 +1,96 @@
+// layers.cpp: the standard layers.
+#include "nn/layers.h"
+
+#include <cmath>
+
+#include "tensor/error.h"
+
+namespace mdp::nn {
+namespace {
+Tensor uniform(const Shape& s, double bound) {
+  return ops::add(ops::mul(ops::rand(s, DType::Float32, &default_generator()), 2 * bound), -bound);
+}
+}  // namespace
+
+Conv2d::Conv2d(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t padding, int64_t dilation, int64_t groups,
+               bool has_bias)
+    : in_channels(in), out_channels(out), kernel_size(k) {
+  MDP_CHECK(in > 0 && out > 0 && k > 0 && groups > 0 && in % groups == 0 && out % groups == 0,
+            "Conv2d: invalid channels {} -> {} with kernel {} and groups {}", in, out, k, groups);
+  args = {{stride, stride}, {padding, padding}, {dilation, dilation}, groups};
+  double bound = 1.0 / std::sqrt(double(in / groups * k * k));  // kaiming_uniform(a = sqrt(5))
+  weight = register_parameter("weight", uniform({out, in / groups, k, k}, bound));
+  if (has_bias) bias = register_parameter("bias", uniform({out}, bound));
+}
+
+Tensor Conv2d::forward(const Tensor& x) {
+  MDP_CHECK(x.dim() == 4 && x.size(1) == in_channels, "Conv2d({} -> {}): input {} must be (N, {}, H, W)", in_channels,
+            out_channels, shape_str(x.shape()), in_channels);
+  return conv2d(x, weight, bias, args);
+}
+
+BatchNorm2d::BatchNorm2d(int64_t c, double eps_, double momentum_, bool affine, bool track) : eps(eps_), momentum(momentum_) {
+  if (affine) {
+    weight = register_parameter("weight", ops::ones({c}));
+    bias = register_parameter("bias", ops::zeros({c}));
+  }
+  if (track) {
+    running_mean = register_buffer("running_mean", ops::zeros({c}));
+    running_var = register_buffer("running_var", ops::ones({c}));
+    num_batches_tracked = register_buffer("num_batches_tracked", ops::zeros({}, DType::Int64));
+  }
+}
+
+Tensor BatchNorm2d::forward(const Tensor& x) {
+  bool use_batch_stats = is_training() || !running_mean.defined();
+  if (is_training() && num_batches_tracked.defined()) {
+    int64_t* n = num_batches_tracked.data<int64_t>();
+    *n += 1;
+  }
+  // Running statistics are updated only while training; in eval they normalise.
+  return batch_norm(x, weight, bias, running_mean, running_var, use_batch_stats, momentum, eps);
+}
+
+Linear::Linear(int64_t in, int64_t out, bool has_bias) {
+  double bound = 1.0 / std::sqrt(double(in));
+  weight = register_parameter("weight", uniform({out, in}, bound));
+  if (has_bias) bias = register_parameter("bias", uniform({out}, bound));
+}
+
+Tensor Linear::forward(const Tensor& x) {
+  MDP_CHECK(x.dim() == 2 && x.size(1) == weight.size(1), "Linear({} -> {}): input {} must be (N, {})", weight.size(1),
+            weight.size(0), shape_str(x.shape()), weight.size(1));
+  Tensor y = matmul(x, weight, false, true);
+  return bias.defined() ? add(y, bias) : y;
+}
+
+MaxPool2d::MaxPool2d(int64_t kernel, int64_t stride, int64_t padding, bool ceil_mode) {
+  args = {{kernel, kernel}, {stride, stride}, {padding, padding}, ceil_mode, true};
+}
+
+Sequential::Sequential(std::vector<ModulePtr> modules) {
+  for (auto& m : modules) push_back(std::move(m));
+}
+
+void Sequential::push_back(ModulePtr m) {
+  add_child(std::to_string(modules_.size()), m);
+  modules_.push_back(std::move(m));
+}
+
+Tensor Sequential::forward(const Tensor& x) {
+  Tensor y = x;
+  for (auto& m : modules_) y = (*m)(y);
+  return y;
+}
+
+int64_t layer_flops(const Module& m, const Shape& out) {
+  if (out.empty()) return 0;
+  int64_t n_out = shape_numel(out);
+  if (auto* c = dynamic_cast<const Conv2d*>(&m))
+    return 2 * n_out * (c->in_channels / c->args.groups) * c->kernel_size * c->kernel_size;
+  if (auto* l = dynamic_cast<const Linear*>(&m)) return 2 * n_out * l->weight.size(1);
+  if (dynamic_cast<const BatchNorm2d*>(&m)) return 2 * n_out;
+  return 0;
+}
+
+}  // namespace mdp::nn

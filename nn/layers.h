@@ -1,0 +1,102 @@
+// layers.h: the standard layers with PyTorch's parameter names, shapes and defaults: Conv2d, BatchNorm2d,
+// ReLU, MaxPool2d, AdaptiveAvgPool2d, Linear, Dropout, Dropout2d, Identity, Sequential. Initialisation
+// follows torch.nn (kaiming-uniform(a=sqrt(5)) weights, uniform bias) unless a model re-initialises.
+// Initialisers and dropout masks draw from mdp::default_generator(): seed it with mdp::manual_seed.
+#pragma once
+#include "nn/module.h"
+#include "tensor/random.h"
+
+namespace mdp::nn {
+
+class Conv2d : public Module {
+ public:
+  Conv2d(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int64_t padding = 0, int64_t dilation = 1,
+         int64_t groups = 1, bool bias = true);
+  Tensor forward(const Tensor& x) override;  // (N, in, H, W) -> (N, out, Ho, Wo)
+  const char* type_name() const override { return "Conv2d"; }
+  Tensor weight, bias;  // (out, in/groups, k, k), (out) or undefined
+  Conv2dArgs args;
+  int64_t in_channels, out_channels, kernel_size;
+};
+
+class BatchNorm2d : public Module {
+ public:
+  explicit BatchNorm2d(int64_t features, double eps = 1e-5, double momentum = 0.1, bool affine = true,
+                       bool track_running_stats = true);
+  Tensor forward(const Tensor& x) override;
+  const char* type_name() const override { return "BatchNorm2d"; }
+  Tensor weight, bias, running_mean, running_var, num_batches_tracked;  // (C) ×4, int64 scalar
+  double eps, momentum;
+};
+
+class Linear : public Module {
+ public:
+  Linear(int64_t in, int64_t out, bool bias = true);
+  Tensor forward(const Tensor& x) override;  // (N, in) -> (N, out)
+  const char* type_name() const override { return "Linear"; }
+  Tensor weight, bias;  // (out, in), (out)
+};
+
+class ReLU : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return relu(x); }
+  const char* type_name() const override { return "ReLU"; }
+};
+
+class Identity : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return x; }
+  const char* type_name() const override { return "Identity"; }
+};
+
+class MaxPool2d : public Module {
+ public:
+  MaxPool2d(int64_t kernel, int64_t stride, int64_t padding = 0, bool ceil_mode = false);
+  Tensor forward(const Tensor& x) override { return max_pool2d(x, args); }
+  const char* type_name() const override { return "MaxPool2d"; }
+  Pool2dArgs args;
+};
+
+class AdaptiveAvgPool2d : public Module {
+ public:
+  AdaptiveAvgPool2d(int64_t h, int64_t w) : out_h(h), out_w(w) {}
+  Tensor forward(const Tensor& x) override { return adaptive_avg_pool2d(x, out_h, out_w); }
+  const char* type_name() const override { return "AdaptiveAvgPool2d"; }
+  int64_t out_h, out_w;
+};
+
+class Dropout : public Module {
+ public:
+  explicit Dropout(double p = 0.5) : p(p) {}
+  Tensor forward(const Tensor& x) override { return dropout(x, p, is_training(), &default_generator()); }
+  const char* type_name() const override { return "Dropout"; }
+  double p;
+};
+
+class Dropout2d : public Module {
+ public:
+  explicit Dropout2d(double p = 0.5) : p(p) {}
+  Tensor forward(const Tensor& x) override { return dropout2d(x, p, is_training(), &default_generator()); }
+  const char* type_name() const override { return "Dropout2d"; }
+  double p;
+};
+
+// Children named "0", "1", ... applied in order.
+class Sequential : public Module {
+ public:
+  Sequential() = default;
+  explicit Sequential(std::vector<ModulePtr> modules);
+  void push_back(ModulePtr m);
+  Tensor forward(const Tensor& x) override;
+  const char* type_name() const override { return "Sequential"; }
+  Module& operator[](size_t i) const { return *modules_.at(i); }
+  size_t size() const { return modules_.size(); }
+
+ private:
+  std::vector<ModulePtr> modules_;
+};
+
+// FLOPs of one call of a leaf layer (multiply-add = 2), for summaries.
+int64_t layer_flops(const Module& m, const Shape& output);
+
+}  // namespace mdp::nn
