@@ -36,7 +36,8 @@ LoadReport load_weights(Module& model, const std::string& path, const LoadOption
   TensorFile f = load_tensor_file(path);
   std::map<std::string, Tensor> file;
   for (auto& [name, t] : f.tensors) {
-    std::string n = name;
+    if (name.rfind(o.select_prefix, 0) != 0) continue;
+    std::string n = name.substr(o.select_prefix.size());
     for (auto& [from, to] : o.prefix_map)
       if (n.rfind(from, 0) == 0) {
         n = to + n.substr(from.size());

@@ -19,6 +19,9 @@ void save_weights(const std::string& path, const Module& model,
 
 struct LoadOptions {
   bool strict = true;
+  // Only the file's tensors whose names start with this are read, with it removed (e.g. "weights." for a
+  // file that also holds other tensors). Applied before prefix_map.
+  std::string select_prefix;
   // Prefix rewrites applied to the file's names before matching, e.g. {"", "backbone."} loads a bare
   // ResNet file into a DeepLabV3's backbone; {"backbone.", ""} the other way.
   std::vector<std::pair<std::string, std::string>> prefix_map;

@@ -1,0 +1,3 @@
+// The Boost.Test module of tests/nn.
+#define BOOST_TEST_MODULE nn
+#include <boost/test/unit_test.hpp>

@@ -1,0 +1,271 @@
+// Suite modules: naming and state dicts as PyTorch, train/eval, freezing, dtype moves, ResNet and
+// DeepLabV3 shapes and names, summaries, optimizers, schedules, gradient clipping and accumulation,
+// checkpoints (strict/non-strict, prefix maps, training state, atomic writes).
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <filesystem>
+
+#include "nn/checkpoint.h"
+#include "nn/deeplabv3.h"
+#include "nn/lr_schedule.h"
+#include "nn/optimizer.h"
+#include "nn/summary.h"
+#include "tests/common.h"
+
+using namespace mdp;
+using namespace mdp::nn;
+using namespace mdp::test;
+namespace fs = std::filesystem;
+
+namespace {
+std::vector<std::string> names(const NamedTensors& t) {
+  std::vector<std::string> r;
+  for (auto& [n, x] : t) r.push_back(n);
+  return r;
+}
+bool has(const NamedTensors& t, const std::string& name) {
+  for (auto& [n, x] : t) if (n == name) return true;
+  return false;
+}
+fs::path temp_dir() {
+  fs::path d = fs::temp_directory_path() / ("mdp_nn_test_" + std::to_string(::getpid()));
+  fs::create_directories(d);
+  return d;
+}
+ResNetConfig small_resnet(std::array<bool, 3> dil = {false, false, false}) {
+  return ResNetConfig{18, dil, false, 0.25, 10, true};
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(modules)
+
+BOOST_AUTO_TEST_CASE(names_and_order_as_pytorch) {
+  Sequential s({std::make_shared<Conv2d>(3, 4, 3), std::make_shared<BatchNorm2d>(4), std::make_shared<ReLU>()});
+  BOOST_TEST(names(s.state_dict()) == (std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias",
+                                                                 "1.running_mean", "1.running_var", "1.num_batches_tracked"}));
+  BOOST_TEST(names(s.named_parameters()).size() == 4u);
+  ResNet r(ResNetConfig{50, {false, true, true}, false, 1.0, 1000, true});
+  auto sd = r.state_dict();
+  BOOST_TEST(sd.front().first == "conv1.weight");
+  BOOST_TEST(has(sd, "layer3.5.bn3.running_var"));
+  BOOST_TEST(has(sd, "layer4.0.downsample.0.weight"));
+  BOOST_TEST(has(sd, "fc.bias"));
+  BOOST_TEST(r.num_parameters() == 25557032);  // torchvision resnet50
+  ResNet v1c(ResNetConfig{50, {false, true, true}, true, 1.0, 1000, false});
+  BOOST_TEST(has(v1c.state_dict(), "stem.0.weight"));
+  BOOST_TEST(has(v1c.state_dict(), "stem.7.running_mean"));
+  BOOST_TEST(!has(v1c.state_dict(), "fc.weight"));
+}
+
+BOOST_AUTO_TEST_CASE(deeplab_layouts) {
+  DeepLabV3 tv(DeepLabV3Config{SegLayout::Torchvision, {50, {false, true, true}, false, 1.0, 1000, false}, 21, true, -1});
+  auto sd = tv.state_dict();
+  for (const char* n : {"backbone.layer4.2.conv3.weight", "classifier.0.convs.0.0.weight", "classifier.0.convs.3.1.running_mean",
+                        "classifier.0.convs.4.1.weight", "classifier.0.project.0.weight", "classifier.4.bias",
+                        "aux_classifier.0.weight", "aux_classifier.4.weight"})
+    BOOST_TEST(has(sd, n), n);
+  BOOST_TEST(tv.num_parameters() == 42004074);  // torchvision deeplabv3_resnet50(num_classes=21, aux_loss=True)
+  DeepLabV3 mm(DeepLabV3Config{SegLayout::MMSeg, {50, {false, true, true}, false, 1.0, 1000, false}, 150, true, -1});
+  for (const char* n : {"decode_head.image_pool.1.conv.weight", "decode_head.aspp_modules.0.conv.weight",
+                        "decode_head.aspp_modules.3.bn.running_var", "decode_head.bottleneck.conv.weight",
+                        "decode_head.conv_seg.weight", "auxiliary_head.convs.0.conv.weight", "auxiliary_head.conv_seg.bias"})
+    BOOST_TEST(has(mm.state_dict(), n), n);
+  // shapes: small backbone, output at the input size, stride 8 features
+  DeepLabV3 small(DeepLabV3Config{SegLayout::MMSeg, {18, {false, true, true}, false, 0.25, 1000, false}, 5, true, 32});
+  small.eval();
+  NoGradGuard ng;
+  SegOutputs o = small.forward_all(test::randn({2, 3, 40, 48}));
+  BOOST_TEST(o.out.shape() == (Shape{2, 5, 40, 48}));
+  BOOST_TEST(o.aux.shape() == (Shape{2, 5, 40, 48}));
+  BOOST_TEST(small.backbone().forward_features(test::randn({1, 3, 64, 64}))["layer4"].shape() == (Shape{1, 128, 8, 8}));
+}
+
+BOOST_AUTO_TEST_CASE(output_stride_by_dilation) {
+  NoGradGuard ng;
+  Tensor x = test::randn({1, 3, 64, 64});
+  for (auto [dil, side] : {std::pair<std::array<bool, 3>, int64_t>{{false, false, false}, 2}, {{false, false, true}, 4},
+                           {{false, true, true}, 8}}) {
+    ResNet r(small_resnet(dil));
+    BOOST_TEST(r.forward_features(x)["layer4"].size(2) == side);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(train_eval_freeze_dtype) {
+  ResNet r(small_resnet());
+  r.eval();
+  for (auto& [n, m] : r.named_modules()) BOOST_TEST(!m->is_training());
+  r.train();
+  BOOST_TEST(r.child("layer1")->is_training());
+  Tensor w = r.state_dict().front().second;
+  r.set_frozen(true);
+  BOOST_TEST(r.num_parameters(true) == 0);
+  r.set_frozen(false);
+  r.to(DType::Float64);
+  BOOST_TEST(w.dtype() == DType::Float64);  // the same handle sees the move
+  bool int_kept = false;
+  for (auto& [n, t] : r.state_dict()) if (n == "bn1.num_batches_tracked") int_kept = t.dtype() == DType::Int64;
+  BOOST_TEST(int_kept);
+  BOOST_TEST(throws_with([&] { ResNet bad(ResNetConfig{42}); }, {"depth 42"}));
+  Conv2d c(3, 4, 3);
+  BOOST_TEST(throws_with([&] { c(test::randn({1, 5, 8, 8})); }, {"Conv2d(3 -> 4)", "[1, 5, 8, 8]"}));
+}
+
+BOOST_AUTO_TEST_CASE(batchnorm_updates_running_stats_only_in_training) {
+  BatchNorm2d bn(3);
+  Tensor x = test::randn({4, 3, 5, 5});
+  bn.eval();
+  bn(x);
+  BOOST_TEST(ops::to_vector(bn.running_mean) == (std::vector<double>{0, 0, 0}));
+  bn.train();
+  bn(x);
+  BOOST_TEST(bn.running_mean.at({0}) != 0.0);
+  BOOST_TEST(bn.num_batches_tracked.item() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(summary_table) {
+  ResNet r(ResNetConfig{50, {false, false, false}, false, 1.0, 1000, true});
+  ModelSummary s = summarize(r, {1, 3, 224, 224});
+  BOOST_TEST(s.total_params == 25557032);
+  BOOST_TEST(std::fabs(double(s.total_flops) / 8.18e9 - 1) < 0.03);  // ~4.1 GMACs, as commonly quoted
+  std::string t = s.table(s.param_bytes);
+  BOOST_TEST(t.find("layer4.2.conv3") != std::string::npos);
+  BOOST_TEST(t.find("[1, 1000]") != std::string::npos);
+  BOOST_TEST(t.find("optimizer state") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(sgd_and_adamw_follow_pytorch_formulas) {
+  Linear l(3, 2);
+  Tensor w0 = ops::clone(l.weight);
+  SGD sgd(make_param_groups(l), {0.1, 0.9, 0, 0.01, false});
+  for (int step = 0; step < 2; ++step) {
+    sgd.zero_grad();
+    backward(sum(l(ops::ones({1, 3}))));  // dL/dw = 1 everywhere
+  sgd.step();
+  }
+  // step 1: d = 1 + 0.01 w0; buf = d; w1 = w0 - 0.1 d.  step 2: d2 = 1 + 0.01 w1; buf = 0.9 d + d2; w2 = w1 - 0.1 buf
+  double a = w0.at({0, 0}), d = 1 + 0.01 * a, w1 = a - 0.1 * d, d2 = 1 + 0.01 * w1, w2 = w1 - 0.1 * (0.9 * d + d2);
+  BOOST_TEST(std::fabs(l.weight.at({0, 0}) - w2) < 1e-6);
+  BOOST_TEST(sgd.state().size() == 2u);
+
+  Linear m(3, 2);
+  Tensor m0 = ops::clone(m.weight);
+  AdamW adam(make_param_groups(m), {0.01, 0.9, 0.999, 1e-8, 0.1});
+  adam.zero_grad();
+  backward(sum(m(ops::ones({1, 3}))));
+  adam.step();
+  // first step: m = 0.1, v = 0.001, mhat = 1, vhat = 1: p = p (1 - lr wd) - lr * 1 / (1 + eps)
+  double expect = m0.at({0, 0}) * (1 - 0.01 * 0.1) - 0.01 / (1 + 1e-8);
+  BOOST_TEST(std::fabs(m.weight.at({0, 0}) - expect) < 1e-6);
+}
+
+BOOST_AUTO_TEST_CASE(param_groups_and_clipping) {
+  DeepLabV3 d(DeepLabV3Config{SegLayout::MMSeg, {18, {false, true, true}, false, 0.25, 1000, false}, 5, false, 16});
+  ParamGroupRules rules{true, {"decode_head."}, 10.0};
+  auto groups = make_param_groups(d, rules);
+  BOOST_TEST(groups.size() == 4u);
+  for (auto& g : groups)
+    for (auto& [n, t] : g.params) {
+      bool head = n.rfind("decode_head.", 0) == 0;
+      BOOST_TEST(g.lr_mult == (head ? 10.0 : 1.0), n);
+      BOOST_TEST((g.weight_decay == 0.0) == (t.dim() == 1), n);
+    }
+  Tensor p = ops::ones({4});
+  p.set_requires_grad(true);
+  p.set_grad(ops::full({4}, 3.0));  // norm 6
+  BOOST_TEST(std::fabs(clip_grad_norm({p}, 1.5) - 6.0) < 1e-9);
+  BOOST_TEST(std::fabs(p.grad().at({0}) - 0.75) < 1e-5);
+}
+
+BOOST_AUTO_TEST_CASE(gradient_accumulation_equals_full_batch) {
+  Linear l(4, 3);
+  Tensor x = test::randn({6, 4});
+  backward(mean(l(x)));
+  Tensor full = ops::clone(l.weight.grad());
+  l.zero_grad();
+  for (int64_t i = 0; i < 2; ++i) backward(mul(mean(l(ops::narrow(x, 0, 3 * i, 3))), 0.5));
+  close(l.weight.grad(), full, 1e-6, 1e-5, "accumulated gradient");
+}
+
+BOOST_AUTO_TEST_CASE(lr_schedules_as_mmseg) {
+  LrScheduleConfig c;
+  c.base_lr = 0.01;
+  c.min_lr = 1e-4;
+  c.power = 0.9;
+  c.max_iters = 1000;
+  LrSchedule poly(c);
+  BOOST_TEST(poly.at(0) == 0.01);
+  BOOST_TEST(std::fabs(poly.at(500) - ((0.01 - 1e-4) * std::pow(0.5, 0.9) + 1e-4)) < 1e-12);
+  BOOST_TEST(std::fabs(poly.at(1000) - 1e-4) < 1e-12);
+  c.warmup_iters = 100;
+  c.warmup_ratio = 0.1;
+  LrSchedule warm(c);
+  BOOST_TEST(std::fabs(warm.at(0) - 0.01 * 0.1) < 1e-12);
+  BOOST_TEST(std::fabs(warm.at(50) - poly.at(50) * (1 - 0.5 * 0.9)) < 1e-12);
+  BOOST_TEST(warm.at(100) == poly.at(100));
+  c = {};
+  c.policy = "step";
+  c.steps = {10, 20};
+  BOOST_TEST(std::fabs(LrSchedule(c).at(25) - 0.01 * 0.01) < 1e-12);
+  c.policy = "cosine";
+  c.min_lr = 0;
+  BOOST_TEST(std::fabs(LrSchedule(c).at(500) - 0.005) < 1e-12);
+  c.policy = "polynomial";
+  BOOST_TEST(throws_with([&] { LrSchedule s(c); }, {"unknown policy 'polynomial'"}));
+}
+
+BOOST_AUTO_TEST_CASE(weights_round_trip_and_strict_errors) {
+  fs::path dir = temp_dir();
+  std::string path = (dir / "r.safetensors").string();
+  ResNet a(small_resnet()), b(small_resnet());
+  save_weights(path, a);
+  LoadReport r = load_weights(b, path);
+  BOOST_TEST(r.loaded.size() == a.state_dict().size());
+  for (size_t i = 0; i < a.state_dict().size(); ++i)
+    BOOST_TEST(ops::to_vector(a.state_dict()[i].second) == ops::to_vector(b.state_dict()[i].second));
+  for (auto& e : fs::directory_iterator(dir)) BOOST_TEST(e.path().string().find(".tmp") == std::string::npos);
+
+  ResNet other(ResNetConfig{18, {false, false, false}, false, 0.25, 7, true});  // fc differs
+  BOOST_TEST(throws_with([&] { load_weights(other, path); }, {"does not fit", "shape mismatch", "fc.weight", "[10, 128]", "[7, 128]"}));
+  LoadReport lenient = load_weights(other, path, {false, "", {}, {}});
+  BOOST_TEST(lenient.shape_mismatch.size() == 2u);
+  BOOST_TEST(lenient.loaded.size() == other.state_dict().size() - 2);
+
+  // a bare backbone file loads into DeepLabV3's backbone through a prefix map
+  DeepLabV3 d(DeepLabV3Config{SegLayout::MMSeg, small_resnet({false, true, true}), 5, false, 16});
+  LoadReport pr = load_weights(d, path, {false, "", {{"", "backbone."}}, {"backbone."}});
+  BOOST_TEST(pr.missing.empty());
+  BOOST_TEST(pr.unexpected.size() == 2u);  // fc.weight, fc.bias
+  BOOST_TEST(throws_with([&] { load_weights(d, (dir / "none.safetensors").string()); }, {"none.safetensors", "does not exist"}));
+  // a failed write leaves the previous file intact
+  BOOST_TEST(throws_with([&] { save_weights((dir / "no_such_dir" / "x.safetensors").string(), a); }, {"no_such_dir"}));
+  BOOST_TEST(load_weights(b, path).loaded.size() == a.state_dict().size());
+  fs::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(training_state_round_trip) {
+  fs::path dir = temp_dir();
+  std::string path = (dir / "state.safetensors").string();
+  Linear l(3, 2);
+  SGD sgd(make_param_groups(l), {0.1, 0.9, 0, 0, false});
+  backward(sum(l(ops::ones({2, 3}))));
+  sgd.step();
+  Generator g(7);
+  g.normal();
+  TrainingState s{42, sgd.state(), g.state(), {{"data.epoch", "3"}, {"config", "a: 1"}}};
+  save_training_state(path, s);
+  TrainingState t = load_training_state(path);
+  BOOST_TEST(t.step == 42);
+  BOOST_TEST(t.extra["data.epoch"] == "3");
+  Generator h;
+  h.set_state(t.rng);
+  BOOST_TEST(h.normal() == g.normal());
+  SGD sgd2(make_param_groups(l), {0.1, 0.9, 0, 0, false});
+  sgd2.load_state(t.optimizer);
+  BOOST_TEST(ops::to_vector(sgd2.state()[0].second) == ops::to_vector(sgd.state()[0].second));
+  std::string wpath = (dir / "w.safetensors").string();
+  save_weights(wpath, l);
+  BOOST_TEST(throws_with([&] { load_training_state(wpath); }, {"not a training state"}));
+  fs::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
