@@ -11,6 +11,7 @@ statistics of every layer in the backward) amplify float32 rounding, so a fixed 
 be loose or fail for both frameworks alike.
 
 resnet50.safetensors   torchvision resnet50 weights ("weights."), input x (1, 3, 64, 64), eval logits
+resnet18_export.safetensors  a torchvision resnet18 state_dict as tools/export_torchvision.py exports it
 deeplabv3.safetensors  deeplabv3_resnet50(num_classes=21, no aux) weights ("weights."), x (2, 3, 128, 128),
                        target (255 = ignore in the top rows), eval output; in train mode (the ASPP
                        Dropout(0.5) set to p = 0 so that the run is deterministic) the output, the
@@ -25,6 +26,7 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
+from export_torchvision import build, export
 from torch_reference import save
 
 GRAD_NAMES = ["backbone.conv1.weight", "backbone.layer3.0.bn1.weight", "backbone.layer3.0.bn1.bias",
@@ -105,6 +107,8 @@ def main():
     torch.set_num_threads(2)
     resnet(a.out)
     deeplab(a.out)
+    torch.manual_seed(0)  # a plain export, exactly as tools/export_torchvision.py writes it
+    export(build("resnet18", 1000, False), os.path.join(a.out, "resnet18_export.safetensors"), {"model": "resnet18"})
 
 
 if __name__ == "__main__":

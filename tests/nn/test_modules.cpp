@@ -110,6 +110,19 @@ BOOST_AUTO_TEST_CASE(train_eval_freeze_dtype) {
   BOOST_TEST(throws_with([&] { c(test::randn({1, 5, 8, 8})); }, {"Conv2d(3 -> 4)", "[1, 5, 8, 8]"}));
 }
 
+BOOST_AUTO_TEST_CASE(torchvision_initialisation) {
+  manual_seed(3);
+  ResNet r(ResNetConfig{50, {false, false, false}, false, 1.0, 1000, true});
+  for (auto& [n, t] : r.named_parameters()) {
+    if (n == "layer4.0.conv2.weight") {  // kaiming normal, fan_out = 512 * 3 * 3
+      double sd = std::sqrt(ops::var(ops::flatten(t), {0}).item());
+      BOOST_TEST(std::fabs(sd / std::sqrt(2.0 / (512 * 9)) - 1) < 0.02);
+    }
+    if (n == "layer4.0.bn2.weight") BOOST_TEST(ops::mean(t).item() == 1.0);
+    if (n == "layer4.0.bn2.bias") BOOST_TEST(ops::mean(t).item() == 0.0);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(batchnorm_updates_running_stats_only_in_training) {
   BatchNorm2d bn(3);
   Tensor x = test::randn({4, 3, 5, 5});

@@ -68,6 +68,12 @@ BOOST_AUTO_TEST_CASE(resnet50_eval_logits) {
   within_torch_error(model(f.at("x")), f, "logits");
 }
 
+BOOST_AUTO_TEST_CASE(exported_state_dict_loads_without_renaming) {
+  ResNet model(ResNetConfig{18, {false, false, false}, false, 1.0, 1000, true});
+  LoadReport r = load_weights(model, ref("resnet18_export.safetensors"));  // strict, no options
+  BOOST_TEST(r.loaded.size() == model.state_dict().size());
+}
+
 BOOST_AUTO_TEST_CASE(deeplabv3_train_and_three_sgd_steps) {
   std::string path = ref("deeplabv3.safetensors");
   DeepLabV3 model(DeepLabV3Config{});
