@@ -1,0 +1,98 @@
+// Suite proto_loss: the pixel-to-prototype loss with sparse coding against an independent PyTorch
+// implementation (tools/mdp_reference.py, autograd gradients) on the same tensors — ignored pixels,
+// unfilled classes, k larger than the candidates, setting 1, other-datasets-only, soft targets — in
+// float64 (reference backend) and float32 (cpu backend); plus finite differences in float64.
+#include <boost/test/unit_test.hpp>
+#include <cstdlib>
+
+#include "autograd/gradcheck.h"
+#include "mdp/proto_loss.h"
+#include "tensor/backend.h"
+#include "tensor/tensor_file.h"
+#include "tests/common.h"
+
+using namespace mdp;
+using namespace mdp::test;
+
+namespace {
+TensorFile load() {
+  const char* dir = std::getenv("MDP_MDP_REFERENCE_DIR");
+  BOOST_REQUIRE_MESSAGE(dir, "MDP_MDP_REFERENCE_DIR is not set (ctest sets it; run tools/mdp_reference.py)");
+  return load_tensor_file(std::string(dir) + "/proto_loss.safetensors");
+}
+ProtoLossOptions options_of(const TensorFile& f, const std::string& c) {
+  ProtoLossOptions o;
+  o.tau = std::stod(f.meta(c + ".tau"));
+  std::string m = f.meta(c + ".mode");
+  o.sparse_coding = m == "pull" ? SparseCoding::Pull : m == "exclude" ? SparseCoding::Exclude : SparseCoding::None;
+  o.k = std::stoll(f.meta(c + ".k"));
+  o.lambda_sc = std::stod(f.meta(c + ".lambda"));
+  o.other_datasets_only = f.meta(c + ".other_only") == "1";
+  return o;
+}
+std::vector<std::string> cases(const TensorFile& f) {
+  std::vector<std::string> r;
+  for (auto& [n, t] : f.tensors)
+    if (n.size() > 2 && n.substr(n.size() - 2) == ".z") r.push_back(n.substr(0, n.size() - 2));
+  return r;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(proto_loss)
+
+BOOST_AUTO_TEST_CASE(matches_pytorch) {
+  TensorFile f = load();
+  auto names = cases(f);
+  BOOST_TEST(names.size() == 9u);
+  for (const std::string& c : names) {
+    ProtoLossOptions o = options_of(f, c);
+    std::vector<int64_t> cd;
+    if (o.other_datasets_only)
+      for (double v : ops::to_vector(f.at(c + ".class_dataset"))) cd.push_back(int64_t(v));
+    bool soft = f.tensors.count(c + ".labels2") > 0;
+    for (DType d : {DType::Float64, DType::Float32}) {
+      std::optional<ReferenceScope> ref;
+      if (d == DType::Float64) ref.emplace();
+      Tensor z = ops::to(f.at(c + ".z"), d);
+      z.set_requires_grad(true);
+      ProtoLossResult r = mdp::proto_loss(z, f.at(c + ".labels"), ops::to(f.at(c + ".prototypes"), d), f.at(c + ".filled"), o, cd,
+                                          soft ? f.at(c + ".labels2") : Tensor(),
+                                          soft ? ops::to(f.at(c + ".mix_weight"), d) : Tensor());
+      backward(r.loss);
+      double tol = d == DType::Float64 ? 1e-10 : 2e-5;
+      close(r.loss, f.at(c + ".loss"), tol, tol, c + " loss " + dtype_name(d));
+      close(z.grad(), f.at(c + ".dz"), tol, d == DType::Float64 ? 1e-8 : 1e-3, c + " dz " + dtype_name(d));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(finite_differences) {
+  Generator g(5);
+  Tensor P = ops::randn({7, 5}, DType::Float64, &g);
+  P = ops::div(P, ops::unary(ops::UnaryOp::Sqrt, ops::sum(ops::mul(P, P), {1}, true)));
+  Tensor filled = ops::from_vector({1, 1, 0, 1, 1, 1, 0}, {7}, DType::Bool);
+  Tensor y = ops::from_vector({0, 3, 255, 2, 4, 5, 1, 3, 0, 4}, {10}, DType::Int64);
+  for (SparseCoding sc : {SparseCoding::None, SparseCoding::Pull, SparseCoding::Exclude}) {
+    ProtoLossOptions o;
+    o.sparse_coding = sc;
+    o.k = 2;
+    o.tau = 0.5;
+    GradcheckResult r = gradcheck([&](const TensorList& in) { return mdp::proto_loss(in[0], y, P, filled, o).loss; },
+                                  {ops::randn({10, 5}, DType::Float64, &g)});
+    BOOST_TEST(r.ok, r.message);
+    BOOST_TEST(r.checked > 0);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bad_input) {
+  Tensor z = ops::zeros({4, 3}), P = ops::zeros({5, 3}), filled = ops::ones({5}, DType::Bool);
+  BOOST_TEST(throws_with([&] { mdp::proto_loss(z, ops::from_vector({0, 1, 9, 255}, {4}, DType::Int64), P, filled, {}); },
+                         {"proto_loss", "label 9", "5 classes"}));
+  BOOST_TEST(throws_with([&] { mdp::proto_loss(z, ops::zeros({4}, DType::Int64), ops::zeros({5, 2}), filled, {}); },
+                         {"proto_loss", "prototypes [5, 2]"}));
+  ProtoLossOptions o;
+  o.other_datasets_only = true;
+  BOOST_TEST(throws_with([&] { mdp::proto_loss(z, ops::zeros({4}, DType::Int64), P, filled, o); }, {"dataset of each"}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
