@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string>
 
+#include "apps/bench.h"
 #include "autograd/functions.h"
 #include "tensor/error.h"
 #include "tensor/random.h"
@@ -16,8 +17,9 @@ const char* kUsage =
     "usage: mdp <command> [options]\n\n"
     "commands:\n"
     "  demo     train a tiny convolutional segmenter on generated squares (CPU, a few seconds)\n"
+    "  bench    time a workload of ../shared/peer/torch_peer.py (mdp bench --help)\n"
     "  help     this text\n\n"
-    "The train, eval, predict, bench, data and pretrain commands are not implemented yet.\n";
+    "The train, eval, predict, data and pretrain commands are not implemented yet.\n";
 
 // A batch of N noisy (N, 1, S, S) images, each with one bright square; labels 1 inside, 0 outside.
 std::pair<Tensor, Tensor> make_batch(int64_t N, int64_t S, Generator& g) {
@@ -68,6 +70,7 @@ int main(int argc, char** argv) {
   std::string cmd = argc > 1 ? argv[1] : "help";
   try {
     if (cmd == "demo") return demo();
+    if (cmd == "bench") return apps::bench_main(argc, argv);
     if (cmd == "help" || cmd == "--help" || cmd == "-h") {
       std::fputs(kUsage, stdout);
       return 0;

@@ -1,0 +1,171 @@
+// bench.cpp: `mdp bench --workload W --batch B --size S --threads T --steps N [--warmup W] [--device D]
+// [--precision P]`: warm up, time N steps, print {"workload", "framework", "device", "precision", "batch",
+// "size", "threads", "steps", "ms_per_step", "images_per_s", "peak_rss_mb", "peak_device_mb"} on stdout and
+// the achieved GFLOP/s (forward FLOPs x 3 for training) on stderr.
+#include "apps/bench.h"
+
+#include <omp.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+
+#include "apps/cli.h"
+#include "mdp/mdp_net.h"
+#include "mdp/prototype_bank.h"
+#include "mdp/proto_loss.h"
+#include "nn/deeplabv3.h"
+#include "nn/optimizer.h"
+#include "nn/summary.h"
+#include "tensor/allocator.h"
+#include "tensor/error.h"
+
+namespace mdp::apps {
+namespace {
+
+struct Workload {
+  std::function<void()> step;
+  int64_t forward_flops = 0;
+  bool train = false;
+};
+
+Workload classification(bool train, int64_t B, int64_t S, Device dev) {
+  auto model = std::make_shared<nn::ResNet>(nn::ResNetConfig{50, {false, false, false}, false, 1.0, 1000, true});
+  model->to(dev);
+  Workload w;
+  w.forward_flops = nn::summarize(*model, {1, 3, S, S}).total_flops * B;
+  w.train = train;
+  Tensor x = ops::to(ops::randn({B, 3, S, S}), dev), y = ops::to(ops::randint(0, 1000, {B}), dev);
+  if (!train) {
+    model->eval();
+    w.step = [model, x] {
+      NoGradGuard ng;
+      (*model)(x);
+    };
+    return w;
+  }
+  auto opt = std::make_shared<nn::SGD>(nn::make_param_groups(*model), nn::SGDOptions{0.01, 0.9, 0, 1e-4, false});
+  w.step = [model, opt, x, y] {
+    opt->zero_grad();
+    backward(cross_entropy((*model)(x), y));
+    opt->step();
+  };
+  return w;
+}
+
+Workload segmentation(bool train, int64_t B, int64_t S, Device dev) {
+  auto model = std::make_shared<nn::DeepLabV3>(nn::DeepLabV3Config{});
+  model->to(dev);
+  Workload w;
+  w.forward_flops = nn::summarize(*model, {1, 3, S, S}).total_flops * B;
+  w.train = train;
+  Tensor x = ops::to(ops::randn({B, 3, S, S}), dev), y = ops::to(ops::randint(0, 21, {B, S, S}), dev);
+  if (!train) {
+    model->eval();
+    w.step = [model, x] {
+      NoGradGuard ng;
+      (*model)(x);
+    };
+    return w;
+  }
+  auto opt = std::make_shared<nn::SGD>(nn::make_param_groups(*model), nn::SGDOptions{0.01, 0.9, 0, 1e-4, false});
+  w.step = [model, opt, x, y] {
+    opt->zero_grad();
+    backward(cross_entropy((*model)(x), y));
+    opt->step();
+  };
+  return w;
+}
+
+Workload pretraining(int64_t B, int64_t S, Device dev) {
+  const int64_t C = 21 + 150 + 171, D = 256;
+  auto q = std::make_shared<MDPNet>(MDPNetConfig{});
+  auto k = std::make_shared<MDPNet>(MDPNetConfig{});
+  copy_weights(*k, *q);
+  k->set_frozen(true);
+  q->to(dev);
+  k->to(dev);
+  auto opt = std::make_shared<nn::SGD>(nn::make_param_groups(*q), nn::SGDOptions{0.01, 0.9, 0, 5e-4, false});
+  auto bank = std::make_shared<PrototypeBank>(PrototypeBankOptions{C, D, "queue", 4096, 0.99}, dev);
+  Tensor x = ops::to(ops::randn({B, 3, S, S}), dev), y = ops::to(ops::randint(0, C, {B, S / 8, S / 8}), dev);
+  {  // a filled bank, as the peer's random prototypes
+    NoGradGuard ng;
+    Tensor r = ops::randn({C, D});
+    std::vector<double> v = ops::to_vector(r);
+    for (int64_t c = 0; c < C; ++c) bank->push(c, std::vector<float>(v.begin() + c * D, v.begin() + (c + 1) * D));
+    bank->update(ops::zeros({1, D, 1, 1}, DType::Float32, dev), ops::full({1, 1, 1}, 255, DType::Int64, dev));
+  }
+  Workload w;
+  w.forward_flops = nn::summarize(*q, {1, 3, S, S}).total_flops * B;
+  w.train = true;
+  w.step = [q, k, opt, bank, x, y, D] {
+    Tensor z = (*q)(x);
+    Tensor zp = reshape(permute(z, {0, 2, 3, 1}), {-1, D});
+    ProtoLossResult r = proto_loss(zp, ops::reshape(y, {-1}), bank->prototypes(), bank->filled(), {});
+    opt->zero_grad();
+    backward(r.loss);
+    opt->step();
+    NoGradGuard ng;
+    momentum_update(*k, *q, 0.999);
+    bank->update((*k)(x), y);
+  };
+  return w;
+}
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_maxrss) / 1024.0;
+}
+
+}  // namespace
+
+int bench_main(int argc, char** argv) {
+  cli::Parser p("bench", "Runs one workload of ../shared/peer/torch_peer.py and prints one JSON line in its schema.",
+                {{"--workload", "W", "resnet50-train | resnet50-infer | deeplabv3-train | deeplabv3-infer | mdp-pretrain", ""},
+                 {"--batch", "B", "batch size", "8"},
+                 {"--size", "S", "input height and width", "224"},
+                 {"--threads", "T", "CPU threads", "2"},
+                 {"--steps", "N", "timed steps", "3"},
+                 {"--warmup", "W", "untimed steps first", "1"},
+                 {"--device", "D", "cpu | cuda", "cpu"},
+                 {"--precision", "P", "fp32 | bf16", "fp32"},
+                 {"--seed", "S", "random seed", "0"}});
+  if (!p.parse(argc, argv, 2)) return 0;
+  std::string wl = p.str("--workload");
+  MDP_CHECK(!wl.empty(), "mdp bench: --workload is required (resnet50-train, resnet50-infer, deeplabv3-train, "
+            "deeplabv3-infer, mdp-pretrain)");
+  int64_t B = p.integer("--batch"), S = p.integer("--size"), T = p.integer("--threads"), N = p.integer("--steps"),
+          W = p.integer("--warmup");
+  MDP_CHECK(B > 0 && S >= 32 && T > 0 && N > 0 && W >= 0, "mdp bench: batch, threads and steps must be positive and "
+            "size at least 32");
+  std::string precision = p.str("--precision");
+  MDP_CHECK(precision == "fp32" || precision == "bf16", "mdp bench: --precision must be fp32 or bf16, got '{}'", precision);
+  MDP_CHECK(precision == "fp32", "mdp bench: --precision bf16 is not implemented yet (bf16 mixed precision is open work)");
+  Device dev = Device::parse(p.str("--device"));
+  omp_set_num_threads(int(T));
+  manual_seed(uint64_t(p.integer("--seed")));
+
+  Workload w;
+  if (wl == "resnet50-train" || wl == "resnet50-infer") w = classification(wl == "resnet50-train", B, S, dev);
+  else if (wl == "deeplabv3-train" || wl == "deeplabv3-infer") w = segmentation(wl == "deeplabv3-train", B, S, dev);
+  else if (wl == "mdp-pretrain") w = pretraining(B, S, dev);
+  else throw Error(fmt::format("mdp bench: unknown workload '{}' (resnet50-train, resnet50-infer, deeplabv3-train, "
+                               "deeplabv3-infer, mdp-pretrain)", wl));
+  for (int64_t i = 0; i < W; ++i) w.step();
+  auto t0 = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < N; ++i) w.step();
+  double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / double(N);
+  double peak_dev = dev.is_cuda() ? double(allocator_for(dev).stats().peak_bytes) / (1 << 20) : -1;
+  std::printf("{\"workload\": \"%s\", \"framework\": \"mdp\", \"device\": \"%s\", \"precision\": \"%s\", \"batch\": %ld, "
+              "\"size\": %ld, \"threads\": %ld, \"steps\": %ld, \"ms_per_step\": %.2f, \"images_per_s\": %.3f, "
+              "\"peak_rss_mb\": %.1f, \"peak_device_mb\": %s}\n",
+              wl.c_str(), dev.str().c_str(), precision.c_str(), long(B), long(S), long(T), long(N), dt * 1000, double(B) / dt,
+              peak_rss_mb(), peak_dev < 0 ? "null" : fmt::format("{:.1f}", peak_dev).c_str());
+  double flops = double(w.forward_flops) * (w.train ? 3.0 : 1.0);
+  std::fprintf(stderr, "mdp bench: %.1f GFLOP per step, %.1f GFLOP/s\n", flops / 1e9, flops / 1e9 / dt);
+  return 0;
+}
+
+}  // namespace mdp::apps
