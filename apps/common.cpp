@@ -1,0 +1,211 @@
+// common.cpp: datasets, pipelines, models, work dirs, signals, inference and evaluation.
+#include "apps/common.h"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include "data/check.h"
+#include "data/generated.h"
+#include "data/loader.h"
+#include "nn/checkpoint.h"
+#include "tensor/error.h"
+#include "tensor/safetensors.h"
+
+namespace mdp::apps {
+namespace fs = std::filesystem;
+
+std::vector<Key> data_keys() {
+  return {
+      {"data.dataset", Type::String, "generated", "voc | ade20k | cityscapes | coco-stuff | folder | generated"},
+      {"data.root", Type::String, "", "dataset root (generated: where it is written; empty = <work-dir>/data)"},
+      {"data.domain", Type::String, "shapes_c", "generated: which domain (shapes_a, shapes_b, shapes_c)"},
+      {"data.generated_size", Type::IntList, "[64, 64]", "generated: image width and height"},
+      {"data.generated_images", Type::IntList, "[200, 50]", "generated: train and val images per domain"},
+      {"data.seed", Type::Int, "0", "generated: rendering seed"},
+      {"data.train_split", Type::String, "train", "training split"},
+      {"data.val_split", Type::String, "val", "evaluation split"},
+      {"data.scale", Type::IntList, "[2048, 512]", "RandomResize / test Resize scale (long side, short side)"},
+      {"data.ratio_range", Type::FloatList, "[0.5, 2.0]", "RandomResize ratio range"},
+      {"data.crop", Type::IntList, "[512, 512]", "RandomCrop size (height, width)"},
+      {"data.cat_max_ratio", Type::Float, "0.75", "RandomCrop: largest share of one class in a crop"},
+      {"data.flip", Type::Float, "0.5", "RandomFlip probability"},
+      {"data.photometric", Type::Bool, "true", "PhotoMetricDistortion"},
+      {"data.workers", Type::Int, "2", "loader threads"},
+  };
+}
+
+std::vector<Key> model_keys() {
+  return {
+      {"model.name", Type::String, "deeplabv3-mmseg", "deeplabv3-mmseg | deeplabv3-torchvision"},
+      {"model.depth", Type::Int, "50", "ResNet depth: 18, 34, 50, 101"},
+      {"model.width", Type::Float, "1.0", "ResNet width multiplier"},
+      {"model.deep_stem", Type::Bool, "false", "v1c deep stem"},
+      {"model.channels", Type::Int, "-1", "head channels (-1: 512 mmseg / 256 torchvision)"},
+      {"model.aux_head", Type::Bool, "false", "FCN auxiliary head on layer3"},
+      {"model.pretrained", Type::String, "", "backbone weights (safetensors) to start from"},
+  };
+}
+
+std::vector<Key> eval_keys() {
+  return {
+      {"eval.mode", Type::String, "whole", "whole | slide"},
+      {"eval.crop", Type::IntList, "[512, 512]", "slide window (height, width)"},
+      {"eval.stride", Type::IntList, "[341, 341]", "slide stride (height, width)"},
+      {"eval.max_images", Type::Int, "0", "evaluate at most this many images (0: all)"},
+  };
+}
+
+std::shared_ptr<data::Dataset> open_dataset(const std::string& kind, const std::string& root, const std::string& split,
+                                            const std::string& domain, uint64_t seed, std::vector<int64_t> size,
+                                            std::vector<int64_t> images) {
+  if (kind == "generated") {
+    MDP_CHECK(size.size() == 2 && images.size() == 2, "data: generated_size and generated_images need two values each");
+    data::GeneratedSpec spec = data::demo_domains(seed, int(size[0]), int(size[1]), int(images[0]), int(images[1]));
+    bool known = false;
+    for (auto& d : spec.domains) known |= d.name == domain;
+    MDP_CHECK(known, "data: unknown generated domain '{}' (shapes_a, shapes_b, shapes_c)", domain);
+    if (!fs::exists(fs::path(root) / domain / "layout.txt")) {
+      fs::create_directories(root);
+      data::write_generated(spec, root);
+    }
+    return data::open_folder(data::generated_domain_options(root, domain, split));
+  }
+  data::DataCheckOptions o;
+  o.dataset = kind;
+  o.root = root;
+  o.split = split;
+  MDP_CHECK(!root.empty(), "data: data.root is empty (the {} dataset's directory)", kind);
+  MDP_CHECK(fs::exists(root), "data: dataset root '{}' does not exist", root);
+  return data::open_dataset(o);
+}
+
+std::shared_ptr<data::Dataset> open_split(const Config& c, const std::string& split) {
+  return open_dataset(c.s("data.dataset"), c.s("data.root"), split, c.s("data.domain"), uint64_t(c.i("data.seed")),
+                      c.il("data.generated_size"), c.il("data.generated_images"));
+}
+
+data::PipelineOptions train_pipeline_of(const Config& c) {
+  auto scale = c.il("data.scale"), crop = c.il("data.crop");
+  auto ratio = c.fl("data.ratio_range");
+  MDP_CHECK(scale.size() == 2 && crop.size() == 2 && ratio.size() == 2, "config: data.scale, data.crop and data.ratio_range "
+            "need two values each");
+  data::PipelineOptions p;
+  p.random_resize = data::RandomResizeArgs{int(scale[0]), int(scale[1]), ratio[0], ratio[1], true};
+  p.crop = data::RandomCropArgs{int(crop[1]), int(crop[0]), c.f("data.cat_max_ratio")};
+  p.flip_prob = c.f("data.flip");
+  if (c.b("data.photometric")) p.photometric = data::PhotoMetricArgs{};
+  p.pad_to = std::pair<int, int>{int(crop[1]), int(crop[0])};
+  return p;
+}
+
+data::PipelineOptions test_pipeline_of(const Config& c) {
+  auto scale = c.il("data.scale");
+  return data::test_pipeline(int(scale[0]), int(scale[1]));
+}
+
+nn::ResNetConfig backbone_config(const Config& c) {
+  return nn::ResNetConfig{int(c.i("model.depth")), {false, true, true}, c.b("model.deep_stem"), c.f("model.width"), 1000, false};
+}
+
+nn::DeepLabV3Config seg_model_config(const Config& c, int num_classes) {
+  std::string name = c.s("model.name");
+  MDP_CHECK(name == "deeplabv3-mmseg" || name == "deeplabv3-torchvision",
+            "config: model.name '{}' is not deeplabv3-mmseg or deeplabv3-torchvision", name);
+  return nn::DeepLabV3Config{name == "deeplabv3-mmseg" ? nn::SegLayout::MMSeg : nn::SegLayout::Torchvision,
+                             backbone_config(c), num_classes, c.b("model.aux_head"), c.i("model.channels")};
+}
+
+void load_pretrained_backbone(nn::Module& model, const std::string& path) {
+  MDP_CHECK(fs::exists(path), "model.pretrained: '{}' does not exist", path);
+  safetensors::File header = safetensors::read(path);
+  bool prefixed = false;
+  for (auto& [n, e] : header.tensors) prefixed |= n.rfind("backbone.", 0) == 0;
+  nn::LoadOptions o{false, "", {}, {"backbone."}};
+  if (!prefixed) o.prefix_map = {{"", "backbone."}};
+  nn::LoadReport r = nn::load_weights(model, path, o);
+  MDP_CHECK(!r.loaded.empty(), "model.pretrained: nothing in '{}' fits the backbone:\n{}", path, r.str());
+  MDP_CHECK(r.shape_mismatch.empty() && r.missing.empty(), "model.pretrained: '{}' does not fit the backbone:\n{}", path, r.str());
+  std::printf("loaded %zu backbone tensors from %s (%zu others in the file ignored)\n", r.loaded.size(), path.c_str(),
+              r.unexpected.size());
+}
+
+void prepare_work_dir(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  MDP_CHECK(!ec && fs::is_directory(dir), "work dir '{}' cannot be created: {}", dir, ec ? ec.message() : "not a directory");
+  MDP_CHECK(::access(dir.c_str(), W_OK) == 0, "work dir '{}' is not writable", dir);
+}
+
+void append_line(const std::string& path, const std::string& line) {
+  std::ofstream out(path, std::ios::app);
+  MDP_CHECK(out.good(), "cannot append to '{}'", path);
+  out << line << "\n";
+}
+
+namespace {
+volatile std::sig_atomic_t g_stop = 0;
+void on_signal(int s) { g_stop = s; }
+}  // namespace
+
+void install_stop_signals() {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+}
+int stop_signal() { return int(g_stop); }
+
+Tensor infer(nn::DeepLabV3& model, const Tensor& image, int64_t out_h, int64_t out_w, const InferenceOptions& o) {
+  NoGradGuard ng;
+  Tensor logits;
+  if (o.mode == "whole") {
+    logits = model(image);
+  } else {
+    MDP_CHECK(o.mode == "slide", "inference: mode '{}' is not whole or slide", o.mode);
+    MDP_CHECK(o.crop.size() == 2 && o.stride.size() == 2 && o.stride[0] > 0 && o.stride[1] > 0,
+              "inference: slide needs crop and stride of two positive values");
+    int64_t H = image.size(2), W = image.size(3), ch = o.crop[0], cw = o.crop[1], sh = o.stride[0], sw = o.stride[1];
+    int64_t gh = std::max<int64_t>(H - ch + sh - 1, 0) / sh + 1, gw = std::max<int64_t>(W - cw + sw - 1, 0) / sw + 1;
+    Tensor sum, count = ops::zeros({1, 1, H, W}, DType::Float32, image.device());
+    for (int64_t i = 0; i < gh; ++i)
+      for (int64_t j = 0; j < gw; ++j) {
+        int64_t y2 = std::min(i * sh + ch, H), x2 = std::min(j * sw + cw, W);
+        int64_t y1 = std::max<int64_t>(y2 - ch, 0), x1 = std::max<int64_t>(x2 - cw, 0);
+        Tensor crop = ops::contiguous(ops::narrow(ops::narrow(image, 2, y1, y2 - y1), 3, x1, x2 - x1));
+        Tensor out = model(crop);
+        if (!sum.defined()) sum = ops::zeros({1, out.size(1), H, W}, DType::Float32, image.device());
+        Tensor dst = ops::narrow(ops::narrow(sum, 2, y1, y2 - y1), 3, x1, x2 - x1);
+        ops::copy_(dst, ops::add(dst, out));
+        Tensor cnt = ops::narrow(ops::narrow(count, 2, y1, y2 - y1), 3, x1, x2 - x1);
+        ops::copy_(cnt, ops::add(cnt, 1.0));
+      }
+    logits = ops::div(sum, count);
+  }
+  if (logits.size(2) == out_h && logits.size(3) == out_w) return logits;
+  return ops::resize_bilinear(logits, out_h, out_w, false);
+}
+
+SegMetrics evaluate(nn::DeepLabV3& model, std::shared_ptr<const data::Dataset> ds, const data::PipelineOptions& pipeline,
+                    const InferenceOptions& o, Device device, int64_t max_images, int workers) {
+  bool was_training = model.is_training();
+  model.eval();
+  SegMetrics m(ds->num_classes(), ds->ignore_index());
+  data::LoaderOptions lo;
+  lo.batch_size = 1;
+  lo.num_workers = workers;
+  lo.shuffle = false;
+  lo.drop_last = false;
+  data::Loader loader(ds, pipeline, lo);
+  data::Batch b;
+  int64_t n = 0, total = max_images > 0 ? std::min(max_images, ds->size()) : ds->size();
+  while (n < total && loader.next(b)) {
+    Tensor logits = infer(model, ops::to(b.images, device), b.labels.size(1), b.labels.size(2), o);
+    m.add(ops::argmax(logits, 1), b.labels);
+    ++n;
+  }
+  model.train(was_training);
+  return m;
+}
+
+}  // namespace mdp::apps

@@ -1,0 +1,59 @@
+// common.h: what the training commands share: opening the configured dataset, the data pipelines,
+// building the segmentation model, the work dir, the JSONL log, stop signals (SIGINT/SIGTERM ask the
+// loop to checkpoint and exit), and inference (whole image or sliding window) with evaluation.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "apps/config.h"
+#include "data/dataset.h"
+#include "data/transforms.h"
+#include "mdp/metrics.h"
+#include "nn/deeplabv3.h"
+
+namespace mdp::apps {
+
+class Progress;
+
+// Schema keys shared by train and pretrain configs (data.*, model.*, train.*, eval.*).
+std::vector<Key> data_keys();
+std::vector<Key> model_keys();
+std::vector<Key> eval_keys();
+
+// The dataset named by data.dataset / data.root (or by explicit arguments) for a split. For
+// "generated", the domain data.domain of the generated dataset under data.root, written first if the
+// root has none (deterministic by data.seed).
+std::shared_ptr<data::Dataset> open_dataset(const std::string& kind, const std::string& root, const std::string& split,
+                                            const std::string& domain = "", uint64_t generate_seed = 0,
+                                            std::vector<int64_t> generate_size = {64, 64},
+                                            std::vector<int64_t> generate_images = {200, 50});
+std::shared_ptr<data::Dataset> open_split(const Config& c, const std::string& split);
+data::PipelineOptions train_pipeline_of(const Config& c);
+data::PipelineOptions test_pipeline_of(const Config& c);
+
+nn::DeepLabV3Config seg_model_config(const Config& c, int num_classes);
+nn::ResNetConfig backbone_config(const Config& c);
+// Loads model.pretrained into the model's backbone: a file with "backbone." names (an MDP or mdp train
+// checkpoint) loads its backbone part; a bare ResNet state dict (torchvision ImageNet weights) loads
+// with the prefix added. Prints what was loaded and what was not.
+void load_pretrained_backbone(nn::Module& model, const std::string& path);
+
+void prepare_work_dir(const std::string& dir);  // creates it; throws naming it when not writable
+void append_line(const std::string& path, const std::string& line);
+
+void install_stop_signals();
+int stop_signal();  // 0, SIGINT or SIGTERM
+
+struct InferenceOptions {
+  std::string mode = "whole";  // whole | slide
+  std::vector<int64_t> crop{512, 512}, stride{341, 341};  // (h, w), slide only
+};
+// image (1, 3, h, w) normalised on the model's device -> logits (1, K, out_h, out_w) (bilinear resize).
+Tensor infer(nn::DeepLabV3& model, const Tensor& image, int64_t out_h, int64_t out_w, const InferenceOptions& o);
+
+// Whole-split evaluation (the model is put in eval mode and restored); labels are compared at their
+// original size, as MMSegmentation does. max_images 0 = all.
+SegMetrics evaluate(nn::DeepLabV3& model, std::shared_ptr<const data::Dataset> ds, const data::PipelineOptions& pipeline,
+                    const InferenceOptions& o, Device device, int64_t max_images, int workers);
+
+}  // namespace mdp::apps

@@ -1,0 +1,139 @@
+// predict.cpp: read -> (resize) -> normalise -> DeepLabV3 -> logits at the original size -> argmax ->
+// palette PNG + overlay PNG.
+#include "apps/predict.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+
+#include "apps/cli.h"
+#include "apps/common.h"
+#include "data/dataset.h"
+#include "data/png.h"
+#include "data/transforms.h"
+#include "nn/checkpoint.h"
+#include "tensor/error.h"
+
+namespace mdp::apps {
+namespace fs = std::filesystem;
+namespace {
+std::array<float, 3> triple(const std::string& s, const char* opt) {
+  std::array<float, 3> r{};
+  std::stringstream ss(s);
+  std::string item;
+  int n = 0;
+  while (std::getline(ss, item, ',')) {
+    MDP_CHECK(n < 3, "mdp predict: {} takes three comma-separated numbers, got '{}'", opt, s);
+    try {
+      r[size_t(n++)] = std::stof(item);
+    } catch (...) {
+      throw Error(fmt::format("mdp predict: {} takes three comma-separated numbers, got '{}'", opt, s));
+    }
+  }
+  MDP_CHECK(n == 3, "mdp predict: {} takes three comma-separated numbers, got '{}'", opt, s);
+  return r;
+}
+}  // namespace
+
+int predict_main(int argc, char** argv) {
+  cli::Parser p("predict", "Predicts label maps (palette PNGs) and colour overlays for an image or a directory.",
+                {{"--checkpoint", "FILE", "model weights (safetensors; a torchvision export loads as it is)", ""},
+                 {"--input", "PATH", "an image or a directory of .jpg/.png images", ""},
+                 {"--output", "DIR", "where <name>.png (labels) and <name>_overlay.png go", ""},
+                 {"--model", "NAME", "deeplabv3-torchvision | deeplabv3-mmseg", "deeplabv3-mmseg"},
+                 {"--num-classes", "N", "classes of the checkpoint", "21"},
+                 {"--depth", "D", "ResNet depth", "50"},
+                 {"--width", "W", "ResNet width multiplier", "1.0"},
+                 {"--channels", "C", "head channels (-1: the layout's default)", "-1"},
+                 {"--no-resize", "", "feed the image at its own size (default: keep-ratio resize to 2048x512)", ""},
+                 {"--scale", "W,H", "test resize scale", "2048,512"},
+                 {"--mean", "R,G,B", "normalisation mean on [0,1]", "0.485,0.456,0.406"},
+                 {"--std", "R,G,B", "normalisation std on [0,1]", "0.229,0.224,0.225"},
+                 {"--mode", "M", "whole | slide", "whole"},
+                 {"--device", "D", "cpu | cuda", "cpu"},
+                 {"--threads", "T", "CPU threads", "2"}});
+  if (!p.parse(argc, argv, 2)) return 0;
+  MDP_CHECK(p.has("--checkpoint") && p.has("--input") && p.has("--output"),
+            "mdp predict: --checkpoint, --input and --output are required");
+  omp_set_num_threads(int(p.integer("--threads")));
+  Device dev = Device::parse(p.str("--device"));
+  std::string ck = p.str("--checkpoint"), in = p.str("--input"), out = p.str("--output");
+  MDP_CHECK(fs::exists(ck), "mdp predict: checkpoint '{}' does not exist", ck);
+  MDP_CHECK(fs::exists(in), "mdp predict: input '{}' does not exist", in);
+  prepare_work_dir(out);
+
+  nn::DeepLabV3Config mc;
+  data::Palette palette = data::voc_colormap(256);
+  std::string model_name = p.str("--model");
+  MDP_CHECK(model_name == "deeplabv3-torchvision" || model_name == "deeplabv3-mmseg",
+            "mdp predict: --model '{}' is not deeplabv3-torchvision or deeplabv3-mmseg", model_name);
+  mc.layout = model_name == "deeplabv3-mmseg" ? nn::SegLayout::MMSeg : nn::SegLayout::Torchvision;
+  mc.backbone = nn::ResNetConfig{int(p.integer("--depth")), {false, true, true}, false, p.number("--width"), 1000, false};
+  mc.num_classes = int(p.integer("--num-classes"));
+  mc.channels = p.integer("--channels");
+  nn::DeepLabV3 model(mc);
+  nn::LoadReport r = nn::load_weights(model, ck, {false, "", {}, {}});
+  for (auto& n : r.unexpected)
+    MDP_CHECK(n.rfind("aux_classifier.", 0) == 0 || n.rfind("auxiliary_head.", 0) == 0,
+              "mdp predict: '{}' does not fit a {} with {} classes:\n{}", ck, model_name, mc.num_classes, r.str());
+  MDP_CHECK(r.missing.empty() && r.shape_mismatch.empty(), "mdp predict: '{}' does not fit a {} with {} classes:\n{}", ck,
+            model_name, mc.num_classes, r.str());
+  model.to(dev);
+  model.eval();
+
+  auto mean = triple(p.str("--mean"), "--mean"), stdv = triple(p.str("--std"), "--std");
+  data::NormalizeArgs norm;
+  for (int i = 0; i < 3; ++i) {
+    norm.mean[size_t(i)] = mean[size_t(i)] * 255.f;
+    norm.std[size_t(i)] = stdv[size_t(i)] * 255.f;
+  }
+  auto scale = triple(p.str("--scale") + ",0", "--scale");
+  std::vector<std::string> files;
+  if (fs::is_directory(in)) {
+    for (auto& e : fs::directory_iterator(in)) {
+      std::string ext = e.path().extension().string();
+      std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+      if (ext == ".jpg" || ext == ".jpeg" || ext == ".png") files.push_back(e.path().string());
+    }
+    std::sort(files.begin(), files.end());
+    MDP_CHECK(!files.empty(), "mdp predict: no .jpg or .png images in '{}'", in);
+  } else {
+    files.push_back(in);
+  }
+  InferenceOptions io;
+  io.mode = p.str("--mode");
+  for (const std::string& f : files) {
+    data::Sample s;
+    s.image = data::read_rgb_image(f);
+    s.width = s.image.width;
+    s.height = s.image.height;
+    data::Image original = s.image;
+    if (!p.has("--no-resize")) {
+      auto [w, h] = data::rescale_size(s.width, s.height, int(scale[0]), int(scale[1]));
+      s.image = data::resize_bilinear(s.image, w, h);
+      s.width = w;
+      s.height = h;
+    }
+    data::PreparedSample ps = data::normalize(std::move(s), norm);
+    Tensor x = ops::to(ops::from_blob_copy(ps.image.data(), {1, 3, ps.height, ps.width}, DType::Float32), dev);
+    Tensor pred = ops::to(ops::argmax(infer(model, x, original.height, original.width, io), 1), Device::cpu());  // (1, H, W)
+    data::Image labels(original.width, original.height, 1), overlay(original.width, original.height, 3);
+    const int64_t* P = pred.data<int64_t>();
+    for (int64_t i = 0; i < int64_t(original.width) * original.height; ++i) {
+      int64_t c = P[i];
+      labels.pixels[size_t(i)] = uint8_t(std::min<int64_t>(c, 255));
+      const auto& col = palette[size_t(std::min<int64_t>(c, 255))];
+      for (int k = 0; k < 3; ++k)
+        overlay.pixels[size_t(i * 3 + k)] = uint8_t((int(original.pixels[size_t(i * 3 + k)]) + int(col[size_t(k)])) / 2);
+    }
+    std::string stem = fs::path(f).stem().string();
+    data::write_indexed_png((fs::path(out) / (stem + ".png")).string(), labels, palette);
+    data::write_png((fs::path(out) / (stem + "_overlay.png")).string(), overlay);
+    std::printf("%s -> %s\n", f.c_str(), (fs::path(out) / (stem + ".png")).c_str());
+  }
+  return 0;
+}
+
+}  // namespace mdp::apps

@@ -1,0 +1,271 @@
+// train.cpp: the supervised training loop and evaluation command. The loop, top to bottom:
+// batch from the loader -> model forward -> cross-entropy -> backward -> optimizer step (schedule,
+// clipping, accumulation) -> log line / JSONL -> periodic evaluation and checkpoint.
+#include "apps/train.h"
+
+#include <omp.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "apps/cli.h"
+#include "apps/common.h"
+#include "apps/plot.h"
+#include "apps/progress.h"
+#include "data/loader.h"
+#include "nn/checkpoint.h"
+#include "nn/lr_schedule.h"
+#include "nn/optimizer.h"
+#include "nn/summary.h"
+#include "tensor/allocator.h"
+#include "tensor/error.h"
+
+namespace mdp::apps {
+namespace fs = std::filesystem;
+
+namespace {
+std::vector<Key> train_schema() {
+  std::vector<Key> k = data_keys();
+  for (auto& x : model_keys()) k.push_back(x);
+  std::vector<Key> t = {
+      {"train.batch", Type::Int, "16", "images per iteration"},
+      {"train.iters", Type::Int, "40000", "iterations"},
+      {"train.optimizer", Type::String, "sgd", "sgd | adamw"},
+      {"train.lr", Type::Float, "0.01", "base learning rate"},
+      {"train.momentum", Type::Float, "0.9", "SGD momentum"},
+      {"train.weight_decay", Type::Float, "0.0005", "weight decay"},
+      {"train.schedule", Type::String, "poly", "poly | cosine | step | constant"},
+      {"train.power", Type::Float, "0.9", "poly power"},
+      {"train.min_lr", Type::Float, "0.0001", "poly / cosine final rate"},
+      {"train.steps", Type::IntList, "[]", "step schedule: iterations where the rate drops by gamma"},
+      {"train.warmup_iters", Type::Int, "0", "linear warmup iterations"},
+      {"train.warmup_ratio", Type::Float, "0.1", "warmup starting fraction"},
+      {"train.head_lr_mult", Type::Float, "1.0", "learning-rate multiplier of the heads"},
+      {"train.no_decay_norm_bias", Type::Bool, "false", "no weight decay for norms and biases"},
+      {"train.grad_clip", Type::Float, "0", "clip gradients to this global norm (0: off)"},
+      {"train.accumulate", Type::Int, "1", "micro-batches per optimizer step"},
+      {"train.aux_weight", Type::Float, "0.4", "auxiliary head loss weight"},
+      {"train.log_interval", Type::Int, "50", "iterations between log lines"},
+      {"train.eval_interval", Type::Int, "4000", "iterations between evaluations (0: only at the end)"},
+      {"train.checkpoint_interval", Type::Int, "4000", "iterations between checkpoints"},
+      {"train.seed", Type::Int, "0", "random seed"},
+      {"train.device", Type::String, "cpu", "cpu | cuda | cuda:N"},
+      {"train.threads", Type::Int, "2", "CPU threads"},
+      {"train.precision", Type::String, "fp32", "fp32 (bf16 is not implemented yet)"},
+  };
+  k.insert(k.end(), t.begin(), t.end());
+  for (auto& x : eval_keys()) k.push_back(x);
+  return k;
+}
+
+std::string bytes(int64_t b) { return fmt::format("{:.1f} MiB", double(b) / (1 << 20)); }
+
+InferenceOptions inference_of(const Config& c) { return {c.s("eval.mode"), c.il("eval.crop"), c.il("eval.stride")}; }
+
+struct Checkpointer {
+  std::string dir;
+  // Weights first (their own file), then the state that names them: the state is written last and
+  // atomically, so latest.state.safetensors always points at complete weights.
+  void save(int64_t iter, const nn::Module& model, const nn::Optimizer& opt, const data::LoaderPosition& pos,
+            const std::string& config_yaml) const {
+    std::string weights = fmt::format("iter_{}.safetensors", iter);
+    nn::save_weights((fs::path(dir) / weights).string(), model, {{"iter", std::to_string(iter)}});
+    nn::TrainingState s{iter, opt.state(), default_generator().state(),
+                        {{"weights", weights}, {"data.epoch", std::to_string(pos.epoch)},
+                         {"data.index", std::to_string(pos.index)}, {"config", config_yaml}}};
+    nn::save_training_state((fs::path(dir) / "latest.state.safetensors").string(), s);
+  }
+};
+}  // namespace
+
+int train_main(int argc, char** argv) {
+  cli::Parser p("train", "Supervised DeepLabV3 training on one dataset, as MMSegmentation's tools/train.py.",
+                {{"--config", "FILE", "YAML config (keys: mdp train --help-keys)", ""},
+                 {"--set", "KEY=VALUE", "override a config key", "", true},
+                 {"--work-dir", "DIR", "where checkpoints, logs and plots go", "work_dirs/train"},
+                 {"--resume", "", "continue from the work dir's latest checkpoint", ""},
+                 {"--help-keys", "", "list every config key", ""}});
+  if (!p.parse(argc, argv, 2)) return 0;
+  Config c(train_schema());
+  if (p.has("--help-keys")) {
+    std::fputs(c.keys_help().c_str(), stdout);
+    return 0;
+  }
+  std::string work = p.str("--work-dir");
+  bool resume = p.has("--resume");
+  nn::TrainingState resumed;
+  if (resume) {
+    std::string state = (fs::path(work) / "latest.state.safetensors").string();
+    MDP_CHECK(fs::exists(state), "mdp train --resume: no checkpoint in '{}' (expected {})", work, state);
+    resumed = nn::load_training_state(state);
+    c.load_string(resumed.extra.at("config"), "of the checkpoint");
+  }
+  if (p.has("--config")) c.load_file(p.str("--config"));
+  for (auto& s : p.all("--set")) c.set(s);
+  if (c.s("data.root").empty() && c.s("data.dataset") == "generated") c.set("data.root=" + (fs::path(work) / "data").string());
+  MDP_CHECK(c.s("train.precision") == "fp32", "config: train.precision '{}' is not available (bf16 is not implemented yet)",
+            c.s("train.precision"));
+  prepare_work_dir(work);
+  write_text_atomically((fs::path(work) / "config.yaml").string(), c.yaml());
+  omp_set_num_threads(int(c.i("train.threads")));
+  Device dev = Device::parse(c.s("train.device"));
+  manual_seed(uint64_t(c.i("train.seed")));
+
+  auto train_ds = open_split(c, c.s("data.train_split"));
+  auto val_ds = open_split(c, c.s("data.val_split"));
+  int K = train_ds->num_classes();
+  nn::DeepLabV3 model(seg_model_config(c, K));
+  if (!c.s("model.pretrained").empty() && !resume) load_pretrained_backbone(model, c.s("model.pretrained"));
+  model.to(dev);
+  model.train();
+
+  nn::ParamGroupRules rules{c.b("train.no_decay_norm_bias"), {"decode_head.", "classifier.", "auxiliary_head.", "aux_classifier."},
+                            c.f("train.head_lr_mult")};
+  std::unique_ptr<nn::Optimizer> opt;
+  if (c.s("train.optimizer") == "sgd")
+    opt = std::make_unique<nn::SGD>(nn::make_param_groups(model, rules),
+                                    nn::SGDOptions{c.f("train.lr"), c.f("train.momentum"), 0, c.f("train.weight_decay"), false});
+  else if (c.s("train.optimizer") == "adamw")
+    opt = std::make_unique<nn::AdamW>(nn::make_param_groups(model, rules),
+                                      nn::AdamWOptions{c.f("train.lr"), 0.9, 0.999, 1e-8, c.f("train.weight_decay")});
+  else throw Error(fmt::format("config: train.optimizer '{}' is not sgd or adamw", c.s("train.optimizer")));
+  nn::LrScheduleConfig sc;
+  sc.policy = c.s("train.schedule");
+  sc.base_lr = c.f("train.lr");
+  sc.min_lr = c.f("train.min_lr");
+  sc.power = c.f("train.power");
+  sc.max_iters = c.i("train.iters");
+  sc.steps = c.il("train.steps");
+  sc.warmup_iters = c.i("train.warmup_iters");
+  sc.warmup_ratio = c.f("train.warmup_ratio");
+  nn::LrSchedule schedule(sc);
+
+  data::LoaderOptions lo;
+  lo.batch_size = int(c.i("train.batch"));
+  lo.num_workers = int(c.i("data.workers"));
+  lo.seed = uint64_t(c.i("train.seed"));
+  MDP_CHECK(lo.batch_size > 0 && c.i("train.iters") > 0 && c.i("train.accumulate") > 0,
+            "config: train.batch, train.iters and train.accumulate must be positive");
+  data::Loader loader(train_ds, train_pipeline_of(c), lo);
+
+  int64_t start = 0;
+  if (resume) {
+    nn::load_weights(model, (fs::path(work) / resumed.extra.at("weights")).string());
+    opt->load_state(resumed.optimizer);
+    default_generator().set_state(resumed.rng);
+    loader.seek({std::stoll(resumed.extra.at("data.epoch")), std::stoll(resumed.extra.at("data.index"))});
+    start = resumed.step;
+    std::printf("resumed from %s at iteration %ld\n", (fs::path(work) / resumed.extra.at("weights")).c_str(), long(start));
+  }
+
+  nn::ModelSummary summary = nn::summarize(model, {1, 3, c.il("data.crop")[0], c.il("data.crop")[1]});
+  int64_t opt_bytes = (c.s("train.optimizer") == "sgd" ? 1 : 2) * summary.grad_bytes;
+  std::printf("mdp train: %s on %s (%s, %ld images, %d classes), %ld iterations of batch %d on %s\n",
+              c.s("model.name").c_str(), train_ds->name().c_str(), c.s("data.train_split").c_str(), long(train_ds->size()), K,
+              long(c.i("train.iters")), lo.batch_size, dev.str().c_str());
+  std::printf("memory: parameters %s, gradients %s, optimizer state %s; activations are measured in the first iteration\n",
+              bytes(summary.param_bytes).c_str(), bytes(summary.grad_bytes).c_str(), bytes(opt_bytes).c_str());
+  std::printf("work dir: %s\n", work.c_str());
+
+  std::string log = (fs::path(work) / "log.jsonl").string();
+  Checkpointer ckpt{work};
+  install_stop_signals();
+  Progress progress(c.i("train.iters"), start, c.i("train.log_interval"));
+  int64_t iters = c.i("train.iters"), accumulate = c.i("train.accumulate");
+  int64_t eval_every = c.i("train.eval_interval"), ckpt_every = c.i("train.checkpoint_interval");
+  std::vector<double> loss_x, loss_y, miou_x, miou_y;
+  data::Batch batch;
+  for (int64_t it = start + 1; it <= iters; ++it) {
+    double lr = schedule.at(it - 1);
+    opt->set_lr(lr);
+    opt->zero_grad();
+    double loss_sum = 0;
+    int64_t images = 0;
+    Allocator& alloc = allocator_for(dev);
+    if (it == start + 1) alloc.reset_peak();
+    int64_t before = alloc.stats().current_bytes;
+    for (int64_t micro = 0; micro < accumulate; ++micro) {
+      while (!loader.next(batch)) {}
+      Tensor x = ops::to(batch.images, dev), y = ops::to(batch.labels, dev);
+      nn::SegOutputs out = model.forward_all(x);
+      Tensor loss = cross_entropy(out.out, y, Tensor(), batch.ignore_index);
+      if (out.aux.defined()) loss = add(loss, mul(cross_entropy(out.aux, y, Tensor(), batch.ignore_index), c.f("train.aux_weight")));
+      double lv = loss.item();
+      MDP_CHECK(std::isfinite(lv), "mdp train: the loss became {} at iteration {} (lower train.lr?)", lv, it);
+      backward(accumulate > 1 ? mul(loss, 1.0 / double(accumulate)) : loss);
+      loss_sum += lv;
+      images += batch.size();
+    }
+    if (c.f("train.grad_clip") > 0) nn::clip_grad_norm(model.parameters(), c.f("train.grad_clip"));
+    opt->step();
+    if (it == start + 1)
+      progress.message(fmt::format("memory: activations at batch {}: {} (peak {} total)", lo.batch_size,
+                                   bytes(alloc.stats().peak_bytes - before), bytes(alloc.stats().peak_bytes)));
+    double loss = loss_sum / double(accumulate);
+    progress.update(it, loss, lr, images);
+    append_line(log, fmt::format("{{\"iter\": {}, \"loss\": {:.6f}, \"lr\": {:.6e}}}", it, loss, lr));
+    loss_x.push_back(double(it));
+    loss_y.push_back(loss);
+    bool last = it == iters, stop = stop_signal() != 0;
+    if ((eval_every > 0 && it % eval_every == 0) || last) {
+      SegMetrics m = evaluate(model, val_ds, test_pipeline_of(c), inference_of(c), dev, c.i("eval.max_images"), lo.num_workers);
+      SegScores s = m.scores();
+      progress.message(fmt::format("iter {}: mIoU {:.2f} aAcc {:.2f} mAcc {:.2f} on {} ({})", it, 100 * s.miou, 100 * s.aacc,
+                                   100 * s.macc, val_ds->name(), c.s("data.val_split")));
+      append_line(log, fmt::format("{{\"iter\": {}, \"mIoU\": {:.4f}, \"aAcc\": {:.4f}, \"mAcc\": {:.4f}}}", it, 100 * s.miou,
+                                   100 * s.aacc, 100 * s.macc));
+      miou_x.push_back(double(it));
+      miou_y.push_back(100 * s.miou);
+      if (last) {
+        progress.finish();
+        std::fputs(m.table(val_ds->class_names()).c_str(), stdout);
+        write_text_atomically((fs::path(work) / "eval.json").string(), m.json(val_ds->class_names()) + "\n");
+      }
+    }
+    if ((ckpt_every > 0 && it % ckpt_every == 0) || last || stop) ckpt.save(it, model, *opt, loader.position(), c.yaml());
+    if (stop) {
+      progress.finish();
+      std::printf("mdp train: stopped by signal %d at iteration %ld; checkpoint written, continue with --resume\n",
+                  stop_signal(), long(it));
+      return 128 + stop_signal();
+    }
+  }
+  progress.finish();
+  write_line_plot((fs::path(work) / "curves.svg").string(),
+                  {{"training loss", "iteration", "loss", {{"loss", loss_x, loss_y}}},
+                   {"validation mIoU", "iteration", "mIoU (%)", {{"mIoU", miou_x, miou_y}}}});
+  std::printf("done: weights %s, log %s, curves %s\n", (fs::path(work) / fmt::format("iter_{}.safetensors", iters)).c_str(),
+              log.c_str(), (fs::path(work) / "curves.svg").c_str());
+  return 0;
+}
+
+int eval_main(int argc, char** argv) {
+  cli::Parser p("eval", "mIoU, per-class IoU and accuracy, aAcc of a checkpoint on the validation split, as MMSegmentation.",
+                {{"--config", "FILE", "the training config (a work dir's config.yaml)", ""},
+                 {"--checkpoint", "FILE", "model weights (safetensors)", ""},
+                 {"--set", "KEY=VALUE", "override a config key", "", true},
+                 {"--mode", "M", "whole | slide (overrides eval.mode)", ""},
+                 {"--out", "FILE", "JSON result file (default: next to the checkpoint, <name>.eval.json)", ""}});
+  if (!p.parse(argc, argv, 2)) return 0;
+  MDP_CHECK(p.has("--config") && p.has("--checkpoint"), "mdp eval: --config and --checkpoint are required");
+  Config c(train_schema());
+  c.load_file(p.str("--config"));
+  for (auto& s : p.all("--set")) c.set(s);
+  if (p.has("--mode")) c.set("eval.mode=" + p.str("--mode"));
+  omp_set_num_threads(int(c.i("train.threads")));
+  Device dev = Device::parse(c.s("train.device"));
+  auto val_ds = open_split(c, c.s("data.val_split"));
+  nn::DeepLabV3 model(seg_model_config(c, val_ds->num_classes()));
+  std::string ck = p.str("--checkpoint");
+  MDP_CHECK(fs::exists(ck), "mdp eval: checkpoint '{}' does not exist", ck);
+  nn::load_weights(model, ck);
+  model.to(dev);
+  SegMetrics m = evaluate(model, val_ds, test_pipeline_of(c), inference_of(c), dev, c.i("eval.max_images"), int(c.i("data.workers")));
+  std::fputs(m.table(val_ds->class_names()).c_str(), stdout);
+  std::string out = p.has("--out") ? p.str("--out") : (fs::path(ck).replace_extension("").string() + ".eval.json");
+  write_text_atomically(out, m.json(val_ds->class_names()) + "\n");
+  std::printf("results written to %s\n", out.c_str());
+  return 0;
+}
+
+}  // namespace mdp::apps
