@@ -9,6 +9,7 @@
 #include "apps/bench.h"
 #include "apps/demo.h"
 #include "apps/predict.h"
+#include "apps/pretrain.h"
 #include "apps/train.h"
 #include "data/check.h"
 #include "tensor/error.h"
@@ -18,13 +19,14 @@ const char* kUsage =
     "usage: mdp <command> [options]        (mdp <command> --help for its options)\n\n"
     "commands:\n"
     "  demo       the embedded default: generate a dataset, train a small DeepLabV3, evaluate, predict, plot\n"
+    "  pretrain   MDP: pixel-to-prototype pretraining over several datasets, their label spaces concatenated\n"
     "  train      supervised DeepLabV3 training from a YAML config, with evaluation, checkpoints, --resume\n"
     "  eval       mIoU / per-class IoU / aAcc of a checkpoint on the validation split\n"
     "  predict    label PNGs and colour overlays for an image or a directory\n"
     "  bench      time a workload of ../shared/peer/torch_peer.py, print its JSON line\n"
     "  data check verify a dataset's image/label pairs and print its class histogram\n"
     "  help       this text\n\n"
-    "Not implemented yet: pretrain (MDP pretraining) and experiment.\n";
+    "Not implemented yet: experiment (the paper's ablations).\n";
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -33,6 +35,7 @@ int main(int argc, char** argv) {
     if (cmd == "demo") return mdp::apps::demo_main(argc, argv);
     if (cmd == "train") return mdp::apps::train_main(argc, argv);
     if (cmd == "eval") return mdp::apps::eval_main(argc, argv);
+    if (cmd == "pretrain") return mdp::apps::pretrain_main(argc, argv);
     if (cmd == "predict") return mdp::apps::predict_main(argc, argv);
     if (cmd == "bench") return mdp::apps::bench_main(argc, argv);
     if (cmd == "data") {
