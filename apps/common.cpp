@@ -34,6 +34,7 @@ std::vector<Key> data_keys() {
       {"data.flip", Type::Float, "0.5", "RandomFlip probability"},
       {"data.photometric", Type::Bool, "true", "PhotoMetricDistortion"},
       {"data.workers", Type::Int, "2", "loader threads"},
+      {"data.repeat", Type::Int, "1", "repeat the training split this many times per epoch (MMSeg RepeatDataset)"},
   };
 }
 
@@ -82,9 +83,33 @@ std::shared_ptr<data::Dataset> open_dataset(const std::string& kind, const std::
   return data::open_dataset(o);
 }
 
-std::shared_ptr<data::Dataset> open_split(const Config& c, const std::string& split) {
-  return open_dataset(c.s("data.dataset"), c.s("data.root"), split, c.s("data.domain"), uint64_t(c.i("data.seed")),
-                      c.il("data.generated_size"), c.il("data.generated_images"));
+namespace {
+// MMSegmentation's RepeatDataset: the samples of a dataset `times` times over (index i is sample i % n).
+class RepeatDataset : public data::Dataset {
+ public:
+  RepeatDataset(std::shared_ptr<data::Dataset> d, int64_t times) : d_(std::move(d)), times_(times) {}
+  int64_t size() const override { return d_->size() * times_; }
+  data::Sample get(int64_t i) const override { return d_->get(i % d_->size()); }
+  std::string describe(int64_t i) const override { return d_->describe(i % d_->size()); }
+  std::string name() const override { return d_->name(); }
+  const std::vector<std::string>& class_names() const override { return d_->class_names(); }
+  const data::Palette& palette() const override { return d_->palette(); }
+  bool has_labels() const override { return d_->has_labels(); }
+  int32_t ignore_index() const override { return d_->ignore_index(); }
+
+ private:
+  std::shared_ptr<data::Dataset> d_;
+  int64_t times_;
+};
+}  // namespace
+
+std::shared_ptr<data::Dataset> open_split(const Config& c, const std::string& split, bool training) {
+  auto ds = open_dataset(c.s("data.dataset"), c.s("data.root"), split, c.s("data.domain"), uint64_t(c.i("data.seed")),
+                         c.il("data.generated_size"), c.il("data.generated_images"));
+  int64_t times = c.i("data.repeat");
+  MDP_CHECK(times >= 1, "config: data.repeat must be at least 1, got {}", times);
+  if (!training || times == 1) return ds;
+  return std::make_shared<RepeatDataset>(ds, times);
 }
 
 data::PipelineOptions train_pipeline_of(const Config& c) {

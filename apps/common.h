@@ -27,7 +27,8 @@ std::shared_ptr<data::Dataset> open_dataset(const std::string& kind, const std::
                                             const std::string& domain = "", uint64_t generate_seed = 0,
                                             std::vector<int64_t> generate_size = {64, 64},
                                             std::vector<int64_t> generate_images = {200, 50});
-std::shared_ptr<data::Dataset> open_split(const Config& c, const std::string& split);
+// training: with data.repeat > 1 the split is repeated (RepeatDataset).
+std::shared_ptr<data::Dataset> open_split(const Config& c, const std::string& split, bool training = false);
 data::PipelineOptions train_pipeline_of(const Config& c);
 data::PipelineOptions test_pipeline_of(const Config& c);
 

@@ -37,7 +37,9 @@ namespace {
 std::vector<Key> pretrain_schema() {
   std::vector<Key> k;
   for (auto& x : data_keys())
-    if (x.name != "data.dataset" && x.name != "data.root" && x.name != "data.domain" && x.name != "data.val_split") k.push_back(x);
+    if (x.name != "data.dataset" && x.name != "data.root" && x.name != "data.domain" && x.name != "data.val_split" &&
+        x.name != "data.repeat")
+      k.push_back(x);
   std::vector<Key> more = {
       {"data.datasets", Type::StringList, "[\"generated:shapes_a\", \"generated:shapes_b\"]",
        "datasets to concatenate: voc | ade20k | cityscapes | coco-stuff | folder | generated:<domain>"},
@@ -119,6 +121,7 @@ int pretrain_main(int argc, char** argv) {
                  {"--set", "KEY=VALUE", "override a config key", "", true},
                  {"--work-dir", "DIR", "where checkpoints, logs and plots go", "work_dirs/pretrain"},
                  {"--resume", "", "continue from the work dir's latest checkpoint", ""},
+                 {"--stop-after", "N", "stop with a checkpoint after N iterations of this run (--resume continues)", "0"},
                  {"--help-keys", "", "list every config key", ""}});
   if (!p.parse(argc, argv, 2)) return 0;
   Config c(pretrain_schema());
@@ -243,6 +246,7 @@ int pretrain_main(int argc, char** argv) {
 
   std::string log = (fs::path(work) / "log.jsonl").string();
   install_stop_signals();
+  const int64_t stop_after = p.integer("--stop-after");
   int64_t iters = c.i("train.iters"), ckpt_every = c.i("train.checkpoint_interval");
   Progress progress(iters, start, c.i("train.log_interval"));
   std::vector<double> xs, lp, ls_sc, filled_n;
@@ -297,20 +301,25 @@ int pretrain_main(int argc, char** argv) {
     MDP_CHECK(std::isfinite(loss), "mdp pretrain: the loss became {} at iteration {} (lower train.lr?)", loss, it);
     progress.update(it, loss, lr, batch.size(), fmt::format("proto {:.3f} sc {:.3f} filled {}", r.proto, r.sparse, bank.num_filled()));
     auto [within, across] = prototype_cosines(bank, *ls);
-    append_line(log, fmt::format("{{\"iter\": {}, \"loss\": {:.6f}, \"proto\": {:.6f}, \"sparse\": {:.6f}, \"lr\": {:.6e}, "
+    append_line(log, fmt::format("{{\"iter\": {}, \"loss\": {:.9g}, \"proto\": {:.6f}, \"sparse\": {:.6f}, \"lr\": {:.6e}, "
                                  "\"filled\": {}, \"cos_within\": {:.4f}, \"cos_across\": {:.4f}, \"pixels\": {}}}",
                                  it, loss, r.proto, r.sparse, lr, bank.num_filled(), within, across, r.pixels));
     xs.push_back(double(it));
     lp.push_back(r.proto);
     ls_sc.push_back(r.sparse);
     filled_n.push_back(double(bank.num_filled()));
-    bool stop = stop_signal() != 0;
-    if ((ckpt_every > 0 && it % ckpt_every == 0) || it == iters || stop) save(it);
+    bool stop = stop_signal() != 0, pause = stop_after > 0 && it - start >= stop_after && it < iters;
+    if ((ckpt_every > 0 && it % ckpt_every == 0) || it == iters || stop || pause) save(it);
     if (stop) {
       progress.finish();
       std::printf("mdp pretrain: stopped by signal %d at iteration %ld; checkpoint written, continue with --resume\n",
                   stop_signal(), long(it));
       return 128 + stop_signal();
+    }
+    if (pause) {
+      progress.finish();
+      std::printf("mdp %s: stopped after %ld iterations as asked (--stop-after); continue with --resume\n", argv[1], long(it - start));
+      return 0;
     }
   }
   progress.finish();

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include "apps/cli.h"
 #include "apps/common.h"
@@ -58,6 +59,26 @@ std::vector<Key> train_schema() {
   return k;
 }
 
+// The loss and mIoU curves of the whole run (resumed parts included), from log.jsonl.
+void plot_log(const std::string& log, const std::string& svg) {
+  std::ifstream in(log);
+  std::vector<double> lx, ly, mx, my;
+  auto field = [](const std::string& line, const std::string& key, double& v) {
+    size_t at = line.find("\"" + key + "\": ");
+    if (at == std::string::npos) return false;
+    v = std::strtod(line.c_str() + at + key.size() + 4, nullptr);
+    return true;
+  };
+  for (std::string line; std::getline(in, line);) {
+    double it, v;
+    if (!field(line, "iter", it)) continue;
+    if (field(line, "loss", v)) { lx.push_back(it); ly.push_back(v); }
+    if (field(line, "mIoU", v)) { mx.push_back(it); my.push_back(v); }
+  }
+  write_line_plot(svg, {{"training loss", "iteration", "loss", {{"loss", lx, ly}}},
+                        {"validation mIoU", "iteration", "mIoU (%)", {{"mIoU", mx, my}}}});
+}
+
 std::string bytes(int64_t b) { return fmt::format("{:.1f} MiB", double(b) / (1 << 20)); }
 
 InferenceOptions inference_of(const Config& c) { return {c.s("eval.mode"), c.il("eval.crop"), c.il("eval.stride")}; }
@@ -84,6 +105,7 @@ int train_main(int argc, char** argv) {
                  {"--set", "KEY=VALUE", "override a config key", "", true},
                  {"--work-dir", "DIR", "where checkpoints, logs and plots go", "work_dirs/train"},
                  {"--resume", "", "continue from the work dir's latest checkpoint", ""},
+                 {"--stop-after", "N", "stop with a checkpoint after N iterations of this run (--resume continues)", "0"},
                  {"--help-keys", "", "list every config key", ""}});
   if (!p.parse(argc, argv, 2)) return 0;
   Config c(train_schema());
@@ -111,7 +133,7 @@ int train_main(int argc, char** argv) {
   Device dev = Device::parse(c.s("train.device"));
   manual_seed(uint64_t(c.i("train.seed")));
 
-  auto train_ds = open_split(c, c.s("data.train_split"));
+  auto train_ds = open_split(c, c.s("data.train_split"), true);
   auto val_ds = open_split(c, c.s("data.val_split"));
   int K = train_ds->num_classes();
   nn::DeepLabV3 model(seg_model_config(c, K));
@@ -170,10 +192,10 @@ int train_main(int argc, char** argv) {
   std::string log = (fs::path(work) / "log.jsonl").string();
   Checkpointer ckpt{work};
   install_stop_signals();
+  const int64_t stop_after = p.integer("--stop-after");
   Progress progress(c.i("train.iters"), start, c.i("train.log_interval"));
   int64_t iters = c.i("train.iters"), accumulate = c.i("train.accumulate");
   int64_t eval_every = c.i("train.eval_interval"), ckpt_every = c.i("train.checkpoint_interval");
-  std::vector<double> loss_x, loss_y, miou_x, miou_y;
   data::Batch batch;
   for (int64_t it = start + 1; it <= iters; ++it) {
     double lr = schedule.at(it - 1);
@@ -203,10 +225,8 @@ int train_main(int argc, char** argv) {
                                    bytes(alloc.stats().peak_bytes - before), bytes(alloc.stats().peak_bytes)));
     double loss = loss_sum / double(accumulate);
     progress.update(it, loss, lr, images);
-    append_line(log, fmt::format("{{\"iter\": {}, \"loss\": {:.6f}, \"lr\": {:.6e}}}", it, loss, lr));
-    loss_x.push_back(double(it));
-    loss_y.push_back(loss);
-    bool last = it == iters, stop = stop_signal() != 0;
+    append_line(log, fmt::format("{{\"iter\": {}, \"loss\": {:.9g}, \"lr\": {:.6e}}}", it, loss, lr));
+    bool last = it == iters, stop = stop_signal() != 0, pause = stop_after > 0 && it - start >= stop_after && !last;
     if ((eval_every > 0 && it % eval_every == 0) || last) {
       SegMetrics m = evaluate(model, val_ds, test_pipeline_of(c), inference_of(c), dev, c.i("eval.max_images"), lo.num_workers);
       SegScores s = m.scores();
@@ -214,26 +234,27 @@ int train_main(int argc, char** argv) {
                                    100 * s.macc, val_ds->name(), c.s("data.val_split")));
       append_line(log, fmt::format("{{\"iter\": {}, \"mIoU\": {:.4f}, \"aAcc\": {:.4f}, \"mAcc\": {:.4f}}}", it, 100 * s.miou,
                                    100 * s.aacc, 100 * s.macc));
-      miou_x.push_back(double(it));
-      miou_y.push_back(100 * s.miou);
       if (last) {
         progress.finish();
         std::fputs(m.table(val_ds->class_names()).c_str(), stdout);
         write_text_atomically((fs::path(work) / "eval.json").string(), m.json(val_ds->class_names()) + "\n");
       }
     }
-    if ((ckpt_every > 0 && it % ckpt_every == 0) || last || stop) ckpt.save(it, model, *opt, loader.position(), c.yaml());
+    if ((ckpt_every > 0 && it % ckpt_every == 0) || last || stop || pause) ckpt.save(it, model, *opt, loader.position(), c.yaml());
     if (stop) {
       progress.finish();
       std::printf("mdp train: stopped by signal %d at iteration %ld; checkpoint written, continue with --resume\n",
                   stop_signal(), long(it));
       return 128 + stop_signal();
     }
+    if (pause) {
+      progress.finish();
+      std::printf("mdp %s: stopped after %ld iterations as asked (--stop-after); continue with --resume\n", argv[1], long(it - start));
+      return 0;
+    }
   }
   progress.finish();
-  write_line_plot((fs::path(work) / "curves.svg").string(),
-                  {{"training loss", "iteration", "loss", {{"loss", loss_x, loss_y}}},
-                   {"validation mIoU", "iteration", "mIoU (%)", {{"mIoU", miou_x, miou_y}}}});
+  plot_log(log, (fs::path(work) / "curves.svg").string());
   std::printf("done: weights %s, log %s, curves %s\n", (fs::path(work) / fmt::format("iter_{}.safetensors", iters)).c_str(),
               log.c_str(), (fs::path(work) / "curves.svg").c_str());
   return 0;

@@ -1,0 +1,173 @@
+// Suite cli: the mdp command end to end on small generated and real sample data: train with periodic
+// evaluation and checkpoints, exact resume, SIGTERM, eval, predict, pretrain with resume, data check,
+// the real-dataset configs for two iterations each, and the errors a user can cause.
+#include <boost/test/unit_test.hpp>
+#include <regex>
+
+#include "tests/apps/cli_util.h"
+
+using namespace mdp::test;
+namespace fs = std::filesystem;
+
+namespace {
+// "loss" values of log.jsonl by iteration.
+std::map<int, std::string> losses(const std::string& log) {
+  std::map<int, std::string> r;
+  std::regex re("\\{\"iter\": (\\d+), \"loss\": ([^,]+),");
+  std::string text = read_file(log);
+  for (std::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it) r[std::stoi((*it)[1])] = (*it)[2];
+  return r;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(cli)
+
+BOOST_AUTO_TEST_CASE(help_and_unknown_commands) {
+  Run r = sh("{mdp} --help");
+  BOOST_TEST(r.rc == 0);
+  BOOST_TEST(contains(r.out, "pretrain"));
+  for (const char* c : {"train", "eval", "predict", "bench", "pretrain", "demo"}) {
+    Run h = sh(std::string("{mdp} ") + c + " --help");
+    BOOST_TEST(h.rc == 0, c);
+    BOOST_TEST(contains(h.out, "usage: mdp"), c);
+  }
+  BOOST_TEST(contains(sh("{mdp} train --help-keys").out, "train.lr"));
+  Run u = sh("{mdp} frobnicate");
+  BOOST_TEST(u.rc == 2);
+  BOOST_TEST(contains(u.out, "unknown command 'frobnicate'"));
+}
+
+BOOST_AUTO_TEST_CASE(user_errors_are_one_clear_message) {
+  std::string w = scratch("errors");
+  auto check = [&](const std::string& cmd, const std::string& message) {
+    Run r = sh(cmd);
+    BOOST_TEST(r.rc != 0, cmd);
+    BOOST_TEST(contains(r.out, message), cmd << "\n  output: " << r.out);
+    BOOST_TEST(!contains(r.out, "terminate called"), cmd);
+  };
+  check("{mdp} train --set train.lrr=0.1 --work-dir " + w, "unknown key 'train.lrr'");
+  check("{mdp} train --set train.iters=many --work-dir " + w, "key 'train.iters' must be a integer");
+  check("{mdp} train --set data.dataset=voc --set data.root=/no/such/dir --work-dir " + w, "'/no/such/dir' does not exist");
+  check("{mdp} train --work-dir /proc/mdp_cannot_write", "work dir '/proc/mdp_cannot_write'");
+  check("{mdp} train --frobnicate", "unknown option '--frobnicate'");
+  std::ofstream(w + "/bad.yaml") << "train:\n  lr: [1, 2]\n";
+  check("{mdp} train --config " + w + "/bad.yaml --work-dir " + w, "key 'train.lr' must be a number");
+  std::ofstream(w + "/typo.yaml") << "trian:\n  lr: 0.1\n";
+  check("{mdp} train --config " + w + "/typo.yaml --work-dir " + w, "unknown key 'trian.lr'");
+  check("{mdp} bench --workload resnet99-train", "unknown workload 'resnet99-train'");
+  check("{mdp} eval --config " + w + "/none.yaml --checkpoint x", "cannot read");
+  check("{mdp} train --resume --work-dir " + w, "no checkpoint");
+  fs::remove_all(w);
+}
+
+BOOST_AUTO_TEST_CASE(train_eval_predict_and_exact_resume) {
+  std::string root = scratch("train"), data = root + "/data";
+  std::string a = root + "/a", b = root + "/b";
+  std::string common = " --set train.iters=4 --set train.eval_interval=2 --set train.checkpoint_interval=2";
+  Run ra = sh("{mdp} train" + tiny_train_args(a, data) + common);
+  BOOST_TEST_REQUIRE(ra.rc == 0, ra.out);
+  for (const char* f : {"config.yaml", "log.jsonl", "iter_4.safetensors", "latest.state.safetensors", "curves.svg", "eval.json"})
+    BOOST_TEST(fs::exists(a + "/" + f), f);
+  BOOST_TEST(contains(ra.out, "memory: parameters"));
+  BOOST_TEST(contains(ra.out, "mIoU"));
+  BOOST_TEST(contains(read_file(a + "/curves.svg"), "<svg"));
+
+  // the same run, interrupted after 2 iterations and resumed: identical losses
+  Run rb1 = sh("{mdp} train" + tiny_train_args(b, data) + common + " --stop-after 2");
+  BOOST_TEST_REQUIRE(rb1.rc == 0, rb1.out);
+  BOOST_TEST(!fs::exists(b + "/iter_4.safetensors"));
+  Run rb2 = sh("{mdp} train --resume --work-dir " + b);
+  BOOST_TEST_REQUIRE(rb2.rc == 0, rb2.out);
+  auto la = losses(a + "/log.jsonl"), lb = losses(b + "/log.jsonl");
+  BOOST_TEST(la.size() == 4u);
+  for (int it = 1; it <= 4; ++it) BOOST_TEST(la[it] == lb[it], "iteration " << it << ": " << la[it] << " vs " << lb[it]);
+
+  Run e = sh("{mdp} eval --config " + a + "/config.yaml --checkpoint " + a + "/iter_4.safetensors");
+  BOOST_TEST(e.rc == 0, e.out);
+  BOOST_TEST(contains(e.out, "mIoU"));
+  BOOST_TEST(fs::exists(a + "/iter_4.eval.json"));
+  Run es = sh("{mdp} eval --config " + a + "/config.yaml --checkpoint " + a + "/iter_4.safetensors --mode slide "
+              "--set eval.crop='[32, 32]' --set eval.stride='[16, 16]'");
+  BOOST_TEST(es.rc == 0, es.out);
+
+  std::string pred = root + "/pred";
+  Run p = sh("{mdp} predict --checkpoint " + a + "/iter_4.safetensors --input " + data + "/shapes_c/images --output " + pred +
+             " --model deeplabv3-mmseg --num-classes 5 --depth 18 --width 0.125 --channels 8 --no-resize");
+  BOOST_TEST(p.rc == 0, p.out);
+  BOOST_TEST(fs::exists(pred + "/val_00000.png"));
+  BOOST_TEST(fs::exists(pred + "/val_00000_overlay.png"));
+  Run bad = sh("{mdp} predict --checkpoint " + a + "/iter_4.safetensors --input " + data + "/shapes_c/images --output " + pred +
+               " --model deeplabv3-mmseg --num-classes 21 --depth 18 --width 0.125 --channels 8");
+  BOOST_TEST(bad.rc != 0);
+  BOOST_TEST(contains(bad.out, "does not fit"), bad.out);
+  fs::remove_all(root);
+}
+
+BOOST_AUTO_TEST_CASE(sigterm_checkpoints_and_resumes) {
+  std::string root = scratch("sigterm"), w = root + "/w";
+  std::string cmd = "{mdp} train" + tiny_train_args(w, root + "/data") + " --set train.iters=100000 --set train.eval_interval=0"
+                    " --set train.checkpoint_interval=0";
+  for (size_t at; (at = cmd.find("{mdp}")) != std::string::npos;) cmd.replace(at, 5, mdp_bin());
+  Run r = sh("(" + cmd + " > " + root + "/out.txt 2>&1 & pid=$!; while [ ! -s " + w +
+             "/log.jsonl ]; do sleep 0.1; done; kill -TERM $pid; wait $pid; echo rc=$?)");
+  BOOST_TEST(contains(r.out, "rc=143"), r.out << read_file(root + "/out.txt"));
+  BOOST_TEST(contains(read_file(root + "/out.txt"), "stopped by signal 15"));
+  BOOST_TEST(fs::exists(w + "/latest.state.safetensors"));
+  Run again = sh("{mdp} train --resume --work-dir " + w + " --set train.iters=" +
+                 std::to_string(losses(w + "/log.jsonl").rbegin()->first + 1));
+  BOOST_TEST(again.rc == 0, again.out);
+  BOOST_TEST(contains(again.out, "resumed"));
+  fs::remove_all(root);
+}
+
+BOOST_AUTO_TEST_CASE(pretrain_and_finetune_from_its_backbone) {
+  std::string root = scratch("pretrain"), w = root + "/pt";
+  std::string args = " --work-dir " + w + " --set data.roots='[\"" + root + "/data\"]'"
+                     " --set data.generated_images='[16, 4]' --set data.generated_size='[48, 48]' --set data.crop='[48, 48]'"
+                     " --set data.scale='[96, 48]' --set data.workers=1 --set data.cat_max_ratio=1.0 --set model.depth=18"
+                     " --set model.width=0.125 --set mdp.dim=16 --set train.batch=4 --set train.iters=3 --set train.log_interval=1";
+  Run r1 = sh("{mdp} pretrain" + args + " --stop-after 2");
+  BOOST_TEST_REQUIRE(r1.rc == 0, r1.out);
+  Run r2 = sh("{mdp} pretrain --resume --work-dir " + w);
+  BOOST_TEST_REQUIRE(r2.rc == 0, r2.out);
+  for (const char* f : {"backbone.safetensors", "prototypes.svg", "curves.svg", "log.jsonl", "iter_3.key.safetensors"})
+    BOOST_TEST(fs::exists(w + "/" + f), f);
+  BOOST_TEST(contains(read_file(w + "/log.jsonl"), "\"cos_across\""));
+  BOOST_TEST(contains(r2.out, "filled"));
+  Run ft = sh("{mdp} train" + tiny_train_args(root + "/ft", root + "/data") + " --set train.iters=1 --set model.pretrained=" + w +
+              "/backbone.safetensors");
+  BOOST_TEST(ft.rc == 0, ft.out);
+  BOOST_TEST(contains(ft.out, "loaded"));
+  fs::remove_all(root);
+}
+
+BOOST_AUTO_TEST_CASE(data_check) {
+  Run ok = sh("{mdp} data check --dataset voc --root ../shared/data/VOCdevkit/VOC2012 --split train");
+  BOOST_TEST(ok.rc == 0, ok.out);
+  BOOST_TEST(contains(ok.out, "person"));
+  Run missing = sh("{mdp} data check --dataset voc --root /no/such/root");
+  BOOST_TEST(missing.rc != 0);
+  BOOST_TEST(contains(missing.out, "/no/such/root"));
+}
+
+BOOST_AUTO_TEST_CASE(real_dataset_configs_run_two_iterations) {
+  struct C { const char* config; const char* root; const char* train; const char* val; };
+  for (C c : {C{"deeplabv3_r50_voc12aug_20k", "../shared/data/VOCdevkit/VOC2012", "aug", "val"},
+              C{"deeplabv3_r50_voc12aug_40k", "../shared/data/VOCdevkit/VOC2012", "train", "val"},
+              C{"deeplabv3_r50_ade20k_80k", "../shared/data/ADEChallengeData2016", "training", "validation"},
+              C{"deeplabv3_r50_cityscapes_40k", "../shared/data/cityscapes", "val", "val"},
+              C{"deeplabv3_r50_cityscapes_80k", "../shared/data/cityscapes", "val", "val"},
+              C{"deeplabv3_r50_coco-stuff164k_80k", "../shared/data/coco_stuff164k", "train2017", "train2017"}}) {
+    std::string w = scratch(c.config);
+    Run r = sh(std::string("{mdp} train --config configs/") + c.config + ".yaml --work-dir " + w + " --set data.root=" + c.root +
+               " --set data.train_split=" + c.train + " --set data.val_split=" + c.val +
+               " --set train.iters=2 --set train.batch=2 --set data.repeat=2 --set model.depth=18 --set model.width=0.125 --set model.channels=8"
+               " --set data.crop='[64, 64]' --set data.scale='[256, 64]' --set data.workers=1 --set eval.max_images=1"
+               " --set train.log_interval=1");
+    BOOST_TEST(r.rc == 0, c.config << ":\n" << r.out);
+    BOOST_TEST(fs::exists(w + "/iter_2.safetensors"), c.config);
+    fs::remove_all(w);
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
