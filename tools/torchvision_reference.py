@@ -11,6 +11,8 @@ statistics of every layer in the backward) amplify float32 rounding, so a fixed 
 be loose or fail for both frameworks alike.
 
 resnet50.safetensors   torchvision resnet50 weights ("weights."), input x (1, 3, 64, 64), eval logits
+deeplabv3_export.safetensors / predict_reference.safetensors  (with --predict-image) a deeplabv3_resnet50
+                       export and torchvision's labels (and top-2 logit margins) for that image
 resnet18_export.safetensors  a torchvision resnet18 state_dict as tools/export_torchvision.py exports it
 deeplabv3.safetensors  deeplabv3_resnet50(num_classes=21, no aux) weights ("weights."), x (2, 3, 128, 128),
                        target (255 = ignore in the top rows), eval output; in train mode (the ASPP
@@ -99,9 +101,26 @@ def deeplab(out):
     save(os.path.join(out, "deeplabv3.safetensors"), t, meta)
 
 
+def predict_reference(out, image):
+    """torchvision's labels for one image: deeplabv3_resnet50 (21 classes, random init under seed 1) on the
+    image at its own size, ToTensor + ImageNet Normalize, eval mode; the weights exported as they are."""
+    from PIL import Image
+    torch.manual_seed(1)
+    m = build("deeplabv3_resnet50", 21, False).eval()
+    export(m, os.path.join(out, "deeplabv3_export.safetensors"), {"model": "deeplabv3_resnet50"})
+    img = torch.from_numpy(__import__("numpy").asarray(Image.open(image).convert("RGB")).copy()).permute(2, 0, 1).float() / 255
+    mean, std = torch.tensor([0.485, 0.456, 0.406])[:, None, None], torch.tensor([0.229, 0.224, 0.225])[:, None, None]
+    with torch.no_grad():
+        logits = m(((img - mean) / std)[None])["out"][0]
+    top2 = logits.topk(2, dim=0).values
+    save(os.path.join(out, "predict_reference.safetensors"),
+         {"labels": logits.argmax(0), "margin": (top2[0] - top2[1]).float()}, {"image": image})
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--out", required=True)
+    p.add_argument("--predict-image", default="", help="also write torchvision's labels for this image")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(2)
@@ -109,6 +128,8 @@ def main():
     deeplab(a.out)
     torch.manual_seed(0)  # a plain export, exactly as tools/export_torchvision.py writes it
     export(build("resnet18", 1000, False), os.path.join(a.out, "resnet18_export.safetensors"), {"model": "resnet18"})
+    if a.predict_image:
+        predict_reference(a.out, a.predict_image)
 
 
 if __name__ == "__main__":
