@@ -68,10 +68,8 @@ std::shared_ptr<data::Dataset> open_dataset(const std::string& kind, const std::
     bool known = false;
     for (auto& d : spec.domains) known |= d.name == domain;
     MDP_CHECK(known, "data: unknown generated domain '{}' (shapes_a, shapes_b, shapes_c)", domain);
-    if (!fs::exists(fs::path(root) / domain / "layout.txt")) {
-      fs::create_directories(root);
-      data::write_generated(spec, root);
-    }
+    fs::create_directories(root);
+    data::ensure_generated(spec, root);  // (re)writes it unless spec.txt says it is this spec
     return data::open_folder(data::generated_domain_options(root, domain, split));
   }
   data::DataCheckOptions o;

@@ -1,6 +1,6 @@
 // dataset.h: what a segmentation dataset is to the rest of the stack: a numbered list of samples (an RGB
 // image and its per-pixel class ids), with the dataset's class names and palette. The readers of the
-// public layouts (voc.h, ade20k.h, cityscapes.h, coco_stuff.h, folder.h) derive from FileListDataset.
+// public layouts (voc.h, ade20k.h, cityscapes.h, coco_stuff.h, folder.h) return FileListDatasets.
 // Deliberately no augmentation (transforms.h), no batching or threads (loader.h), no label-space
 // merging (label_space.h): a Dataset only reads, validates and returns one sample at a time.
 #pragma once

@@ -382,6 +382,24 @@ void check_domain(const DomainSpec& d) {
 
 std::string image_id(const std::string& split, int i) { return fmt::format("{}_{:05d}", split, i); }
 
+// spec.txt: everything the files depend on (bump the version when the renderer changes).
+std::string spec_text(const GeneratedSpec& spec, const DomainSpec& d) {
+  std::string classes;
+  for (size_t c = 0; c < d.class_names.size(); ++c) {
+    classes += fmt::format("{}{}:", c ? ", " : "", d.class_names[c]);
+    for (size_t k = 0; k < d.class_concepts[c].size(); ++k)
+      classes += fmt::format("{}{}", k ? "+" : "", concept_name(d.class_concepts[c][k]));
+  }
+  return fmt::format(
+      "generator = mdp data/generated.cpp version 1\nseed = {}\nwidth = {}\nheight = {}\ntrain_images = {}\n"
+      "val_images = {}\ndomain = {}\nclasses = {}\nbackground = {}\nnoise_sigma = {}\nobjects = {}..{}\n"
+      "size = {}..{}\nhue = {}..{}\nsaturation = {}..{}\nvalue = {}..{}\ncast = {}\nignore_border = {}\n"
+      "format = {}\n",
+      spec.seed, spec.width, spec.height, spec.train_images, spec.val_images, d.name, classes, int(d.background),
+      d.noise_sigma, d.min_objects, d.max_objects, d.min_size, d.max_size, d.hue_lo, d.hue_hi, d.sat_lo, d.sat_hi,
+      d.val_lo, d.val_hi, d.cast_strength, d.ignore_border, d.jpeg ? fmt::format("jpeg q{}", d.jpeg_quality) : "png");
+}
+
 void write_text(const fs::path& path, const std::string& text) {
   write_file_atomic(path.string(), reinterpret_cast<const uint8_t*>(text.data()), text.size(), "generated");
 }
@@ -453,6 +471,7 @@ void write_generated(const GeneratedSpec& spec, const std::string& root) {
       fs::create_directories(dir / sub, ec);
       MDP_CHECK(!ec, "generated: cannot create {} ({})", (dir / sub).string(), ec.message());
     }
+    fs::remove(dir / "spec.txt", ec);  // written last: a directory without it is incomplete
     const std::string image_suffix = d.jpeg ? ".jpg" : ".png";
     for (const auto& [split, count] : {std::pair<std::string, int>{"train", spec.train_images}, {"val", spec.val_images}}) {
       std::string list;
@@ -480,15 +499,7 @@ void write_generated(const GeneratedSpec& spec, const std::string& root) {
     write_text(dir / "classes.txt", classes);
     write_text(dir / "palette.txt", pal);
     write_text(dir / "concepts.txt", concepts);
-    write_text(dir / "spec.txt",
-               fmt::format("generator = mdp data/generated.cpp\nseed = {}\nwidth = {}\nheight = {}\ntrain_images = {}\n"
-                           "val_images = {}\ndomain = {}\nbackground = {}\nnoise_sigma = {}\nobjects = {}..{}\n"
-                           "size = {}..{}\nhue = {}..{}\nsaturation = {}..{}\nvalue = {}..{}\ncast = {}\n"
-                           "ignore_border = {}\nformat = {}\n",
-                           spec.seed, spec.width, spec.height, spec.train_images, spec.val_images, d.name,
-                           int(d.background), d.noise_sigma, d.min_objects, d.max_objects, d.min_size, d.max_size,
-                           d.hue_lo, d.hue_hi, d.sat_lo, d.sat_hi, d.val_lo, d.val_hi, d.cast_strength, d.ignore_border,
-                           d.jpeg ? fmt::format("jpeg q{}", d.jpeg_quality) : "png"));
+    write_text(dir / "spec.txt", spec_text(spec, d));
     FolderOptions layout;
     layout.name = d.name;
     layout.root = dir.string();
@@ -501,6 +512,23 @@ void write_generated(const GeneratedSpec& spec, const std::string& root) {
     layout.palette_file = "palette.txt";
     write_folder_layout(layout);
   }
+}
+
+bool ensure_generated(const GeneratedSpec& spec, const std::string& root) {
+  bool complete = !spec.domains.empty();
+  for (const auto& d : spec.domains) {
+    fs::path path = fs::path(root) / d.name / "spec.txt";
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+      complete = false;
+      break;
+    }
+    std::vector<uint8_t> bytes = read_file_bytes(path.string(), "generated");
+    complete = complete && std::string(bytes.begin(), bytes.end()) == spec_text(spec, d);
+  }
+  if (complete) return false;
+  write_generated(spec, root);
+  return true;
 }
 
 FolderOptions generated_domain_options(const std::string& root, const std::string& domain, const std::string& split) {

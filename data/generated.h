@@ -34,6 +34,11 @@
 //             background, shape (= shapes_a circle + square + striped_circle merged), triangle, ring,
 //             star (star exists only here).
 //
+// Measured difficulty (64x64, 400 training images per domain, a 6-layer 32-channel dilated CNN trained
+// from scratch with AdamW 3e-3, batches of 16, flips only, 2 CPU cores): shapes_a reaches 0.53 val mIoU
+// after 900 steps, shapes_c 0.49 after 1500 (both still rising); striped_circle and background are
+// learnt first, circle vs square and triangle/star take longest.
+//
 // Layout written under <root>/<domain>/: images/<split>_<NNNNN>.png|.jpg, labels/<same id>.png (palette
 // PNG), splits/<split>.txt, classes.txt, palette.txt, concepts.txt ("class: concept concept"),
 // layout.txt (read_folder_layout) and spec.txt (the parameters it was made with).
@@ -94,6 +99,10 @@ RenderedScene render_scene(const GeneratedSpec& spec, const DomainSpec& domain, 
 // overwritten). Requires a non-empty spec with valid domains (class 0 background, 2..255 classes, each
 // non-background concept in one class at most). Same spec -> byte-identical files.
 void write_generated(const GeneratedSpec& spec, const std::string& root);
+
+// write_generated unless every domain under root already has a spec.txt equal to the one this spec
+// writes (then the files are taken as made by this spec and left alone). Returns true when it wrote.
+bool ensure_generated(const GeneratedSpec& spec, const std::string& root);
 
 // How to read domain `domain` of a dataset written under root, split "train" or "val".
 FolderOptions generated_domain_options(const std::string& root, const std::string& domain, const std::string& split);

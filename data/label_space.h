@@ -23,7 +23,7 @@ namespace mdp::data {
 struct LabelSpaceMember {
   std::shared_ptr<const Dataset> dataset;
   double weight = 1.0;  // relative sampling weight of the dataset as a whole (> 0)
-  std::string prefix;   // class-name prefix; empty: dataset->name()
+  std::string prefix = {};  // class-name prefix; empty: dataset->name()
 };
 
 class LabelSpace : public Dataset {

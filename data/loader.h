@@ -74,7 +74,8 @@ class Loader {
 
   // The next batch of the current epoch into `out`; false (once, `out` untouched) at the end of an
   // epoch, after which calls continue with the next epoch. A sample that fails is rethrown here as
-  // mdp::Error "loader: epoch E, position K, <files>: <reason>" (unless skip_bad).
+  // mdp::Error "loader: epoch E, position K, <files>: <reason>" (unless skip_bad); that batch is then
+  // consumed, and a further call goes on with the next one.
   bool next(Batch& out);
 
   LoaderPosition position() const;  // where the next batch starts

@@ -7,6 +7,9 @@
 #include <new>
 
 #include "tensor/error.h"
+#ifdef MDP_WITH_CUDA
+#include "cuda/cuda_backend.h"
+#endif
 
 namespace mdp {
 namespace {
@@ -78,19 +81,25 @@ class CpuAllocator final : public Allocator {
   MemoryStats stats_;
 };
 
-Allocator* g_cuda_allocator = nullptr;
-
 }  // namespace
 
 Allocator& allocator_for(Device d) {
   static CpuAllocator* cpu = new CpuAllocator();  // never destroyed: tensors may outlive static dtors
   if (d.is_cpu()) return *cpu;
-  MDP_CHECK(g_cuda_allocator, "device {}: this build of mdp has no CUDA backend (CUDA toolkit or cuDNN "
-            "was not found at configure time)", d.str());
-  return *g_cuda_allocator;
+#ifdef MDP_WITH_CUDA
+  return cuda::device_allocator(d.index);  // cuda/allocator.cpp: one caching allocator per device
+#else
+  throw Error(fmt::format("device {}: this build of mdp has no CUDA backend (CUDA toolkit or cuDNN was not found "
+                          "at configure time)", d.str()));
+#endif
 }
 
-void register_cuda_allocator(Allocator* a) { g_cuda_allocator = a; }
-bool cuda_backend_available() { return g_cuda_allocator != nullptr; }
+bool cuda_backend_available() {
+#ifdef MDP_WITH_CUDA
+  return cuda::cuda_available();
+#else
+  return false;
+#endif
+}
 
 }  // namespace mdp

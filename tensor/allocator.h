@@ -26,9 +26,9 @@ class Allocator {
   virtual void empty_cache() = 0;  // return cached blocks to the system
 };
 
-// The allocator for a device (CUDA allocators are registered by the CUDA backend when it is built).
+// The allocator for a device: for CUDA devices the caching allocator of cuda/allocator.cpp when the CUDA
+// backend is built (otherwise an error naming the device).
 Allocator& allocator_for(Device d);
-void register_cuda_allocator(Allocator* a);
-bool cuda_backend_available();
+bool cuda_backend_available();  // the CUDA backend is built and a device is present
 
 }  // namespace mdp

@@ -3,6 +3,9 @@
 #include "tensor/backend.h"
 
 #include "tensor/error.h"
+#ifdef MDP_WITH_CUDA
+#include "cuda/cuda_backend.h"
+#endif
 
 namespace mdp {
 
@@ -59,15 +62,15 @@ void Backend::topk(const Tensor&, const Tensor&, const Tensor&, int64_t, int64_t
 
 namespace {
 thread_local bool t_reference = false;
-Backend* g_cuda = nullptr;
 }  // namespace
-
-void register_cuda_backend(Backend* b) { g_cuda = b; }
 
 Backend& backend_for(const Tensor& t) {
   if (t.device().is_cuda()) {
-    MDP_CHECK(g_cuda, "device {}: this build of mdp has no CUDA backend", t.device().str());
-    return *g_cuda;
+#ifdef MDP_WITH_CUDA
+    return cuda::cuda_backend();
+#else
+    throw Error(fmt::format("device {}: this build of mdp has no CUDA backend", t.device().str()));
+#endif
   }
   return t_reference ? reference_backend() : cpu_backend();
 }

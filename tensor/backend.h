@@ -84,7 +84,6 @@ class Backend {
 
 Backend& reference_backend();
 Backend& cpu_backend();
-void register_cuda_backend(Backend* b);
 
 // The backend that runs ops for t: cuda for CUDA tensors; for CPU tensors the cpu backend, or the
 // reference backend while a ReferenceScope is alive on this thread (tests, gradient checks).

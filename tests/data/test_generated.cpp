@@ -125,6 +125,20 @@ BOOST_AUTO_TEST_CASE(every_class_appears_and_domains_differ) {
   BOOST_TEST((x.image.pixels != z.image.pixels));
 }
 
+BOOST_AUTO_TEST_CASE(ensure_generated_writes_only_when_needed) {
+  TempDir tmp("gen_ensure");
+  const std::string root = tmp.path.string();
+  BOOST_TEST(ensure_generated(small_spec(1), root));   // nothing there
+  BOOST_TEST(!ensure_generated(small_spec(1), root));  // same spec: left alone
+  BOOST_TEST(ensure_generated(small_spec(2), root));   // another seed
+  GeneratedSpec renamed = small_spec(2);
+  renamed.domains[0].class_names[1] = "disc";
+  BOOST_TEST(ensure_generated(renamed, root));         // another taxonomy
+  fs::remove(tmp.path / "shapes_b" / "spec.txt");      // an interrupted write
+  BOOST_TEST(ensure_generated(renamed, root));
+  BOOST_TEST(!ensure_generated(renamed, root));
+}
+
 BOOST_AUTO_TEST_CASE(bad_specs_are_errors) {
   TempDir tmp("gen_bad");
   GeneratedSpec s = small_spec(0);

@@ -1,0 +1,78 @@
+// cuda_backend.h: the CUDA backend's public face, free of CUDA headers so that tensor/ and apps can
+// include it: the op table entry (cuDNN for convolution, cuBLAS for matmul, plain kernels for the rest,
+// one .cu/.cpp file per concept with the CPU backend's names), the per-device caching allocator and a
+// few runtime switches. Deliberately no fallback: an op or dtype it does not provide throws.
+// Built only when CMake finds the toolkit and cuDNN (MDP_WITH_CUDA); runtime.h has the CUDA-side parts.
+#pragma once
+#include <string>
+
+#include "tensor/allocator.h"
+#include "tensor/backend.h"
+
+namespace mdp::cuda {
+
+// True when the driver reports at least one device; otherwise false and *why says what
+// cudaGetDeviceCount answered. Never throws.
+bool cuda_available(std::string* why = nullptr);
+int device_count();               // 0 without a driver or device
+void synchronize(int device);     // waits for the device's stream
+// TF32 tensor-core math for float32 matmul (cuBLAS) and convolution (cuDNN). Off by default, so that
+// float32 results match the CPU backends to float32 precision.
+void set_allow_tf32(bool allow);
+bool allow_tf32();
+
+Allocator& device_allocator(int device);  // throws naming the device when it does not exist
+Backend& cuda_backend();
+
+class CudaBackend final : public Backend {
+ public:
+  const char* name() const override { return "cuda"; }
+  void copy(const Tensor& dst, const Tensor& src) override;
+  void fill(const Tensor& t, double value) override;
+  void binary(ops::BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) override;
+  void binary_scalar(ops::BinaryOp op, const Tensor& out, const Tensor& a, double b) override;
+  void unary(ops::UnaryOp op, const Tensor& out, const Tensor& x) override;
+  void compare(ops::CompareOp op, const Tensor& out, const Tensor& a, const Tensor& b) override;
+  void where(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor& b) override;
+  void axpby(const Tensor& y, double a, const Tensor& x, double b) override;
+  void sgd_update(const Tensor& param, const Tensor& grad, const Tensor& buf, const ops::SgdArgs& a) override;
+  void adamw_update(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,
+                    const ops::AdamWArgs& a) override;
+  void reduce(ops::ReduceOp op, const Tensor& out, const Tensor& x) override;
+  void arg_reduce(bool is_max, const Tensor& values, const Tensor& indices, const Tensor& x, int64_t dim) override;
+  void matmul(const Tensor& out, const Tensor& a, const Tensor& b) override;
+  void conv2d(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const ops::Conv2dArgs& a) override;
+  void conv2d_backward(const ops::Conv2dGrads& out, const Tensor& dy, const Tensor& x, const Tensor& w,
+                       const ops::Conv2dArgs& a) override;
+  void batch_norm(const ops::BatchNormResult& out, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                  const Tensor& running_mean, const Tensor& running_var, bool training, double momentum,
+                  double eps) override;
+  void batch_norm_backward(const ops::BatchNormGrads& out, const Tensor& dy, const Tensor& x, const Tensor& weight,
+                           const Tensor& save_mean, const Tensor& save_invstd, bool training) override;
+  void max_pool2d(const Tensor& y, const Tensor& indices, const Tensor& x, const ops::Pool2dArgs& a) override;
+  void max_pool2d_backward(const Tensor& dx, const Tensor& dy, const Tensor& indices) override;
+  void avg_pool2d(const Tensor& y, const Tensor& x, const ops::Pool2dArgs& a) override;
+  void avg_pool2d_backward(const Tensor& dx, const Tensor& dy, const ops::Pool2dArgs& a) override;
+  void adaptive_avg_pool2d(const Tensor& y, const Tensor& x) override;
+  void adaptive_avg_pool2d_backward(const Tensor& dx, const Tensor& dy) override;
+  void resize_bilinear(const Tensor& y, const Tensor& x, bool align_corners) override;
+  void resize_bilinear_backward(const Tensor& dx, const Tensor& dy, bool align_corners) override;
+  void resize_nearest(const Tensor& y, const Tensor& x) override;
+  void resize_nearest_backward(const Tensor& dx, const Tensor& dy) override;
+  void softmax(const Tensor& y, const Tensor& x, int64_t dim, bool log) override;
+  void softmax_backward(const Tensor& dx, const Tensor& dy, const Tensor& y, int64_t dim, bool log) override;
+  void cross_entropy(const Tensor& loss, const Tensor& logits, const Tensor& target, const Tensor& weight,
+                     int64_t ignore_index) override;
+  void cross_entropy_backward(const Tensor& dlogits, double dloss, const Tensor& logits, const Tensor& target,
+                              const Tensor& weight, int64_t ignore_index) override;
+  void gather(const Tensor& out, const Tensor& x, int64_t dim, const Tensor& index) override;
+  void scatter_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src) override;
+  void scatter(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src) override;
+  void index_select(const Tensor& out, const Tensor& x, int64_t dim, const Tensor& index) override;
+  void index_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src) override;
+  void one_hot(const Tensor& out, const Tensor& labels) override;
+  void topk(const Tensor& values, const Tensor& indices, const Tensor& x, int64_t k, int64_t dim,
+            bool largest) override;
+};
+
+}  // namespace mdp::cuda
