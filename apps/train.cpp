@@ -190,6 +190,15 @@ int train_main(int argc, char** argv) {
   std::printf("work dir: %s\n", work.c_str());
 
   std::string log = (fs::path(work) / "log.jsonl").string();
+  if (resume && fs::exists(log)) {  // drop what was logged after the checkpoint: those iterations run again
+    std::ifstream in(log);
+    std::string kept;
+    for (std::string line; std::getline(in, line);) {
+      size_t at = line.find("\"iter\": ");
+      if (at == std::string::npos || std::strtoll(line.c_str() + at + 8, nullptr, 10) <= start) kept += line + "\n";
+    }
+    write_text_atomically(log, kept);
+  }
   Checkpointer ckpt{work};
   install_stop_signals();
   const int64_t stop_after = p.integer("--stop-after");

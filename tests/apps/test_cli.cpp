@@ -120,6 +120,30 @@ BOOST_AUTO_TEST_CASE(sigterm_checkpoints_and_resumes) {
   fs::remove_all(root);
 }
 
+BOOST_AUTO_TEST_CASE(kill_9_never_leaves_a_broken_checkpoint) {
+  // A checkpoint every iteration and SIGKILL at a few moments: whatever the moment, the latest state
+  // loads and the run resumes (a write in progress never replaces the previous complete file).
+  std::string root = scratch("kill9"), w = root + "/w";
+  std::string cmd = "{mdp} train" + tiny_train_args(w, root + "/data") + " --set train.iters=100000 --set train.eval_interval=0"
+                    " --set train.checkpoint_interval=1";
+  for (size_t at; (at = cmd.find("{mdp}")) != std::string::npos;) cmd.replace(at, 5, mdp_bin());
+  for (const char* delay : {"0.05", "0.13", "0.31"}) {
+    std::string resume = fs::exists(w + "/latest.state.safetensors") ? " --resume" : "";
+    Run r = sh("(" + cmd + resume + " > " + root + "/out.txt 2>&1 & pid=$!; while [ ! -s " + w +
+               "/log.jsonl ]; do sleep 0.05; done; sleep " + delay + "; kill -KILL $pid; wait $pid; echo rc=$?)");
+    BOOST_TEST(contains(r.out, "rc=137"), r.out);
+    for (auto& e : fs::directory_iterator(w)) {  // a killed write leaves at most a temporary file behind
+      std::string n = e.path().filename().string();
+      if (n.find(".tmp.") != std::string::npos) fs::remove(e.path());
+    }
+  }
+  int64_t done = losses(w + "/log.jsonl").rbegin()->first;
+  Run again = sh("{mdp} train --resume --work-dir " + w + " --set train.iters=" + std::to_string(done + 2));
+  BOOST_TEST(again.rc == 0, again.out);
+  BOOST_TEST(contains(again.out, "resumed"));
+  fs::remove_all(root);
+}
+
 BOOST_AUTO_TEST_CASE(pretrain_and_finetune_from_its_backbone) {
   std::string root = scratch("pretrain"), w = root + "/pt";
   std::string args = " --work-dir " + w + " --set data.roots='[\"" + root + "/data\"]'"
