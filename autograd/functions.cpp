@@ -127,7 +127,7 @@ Tensor tanh(const Tensor& x) {
 }
 Tensor relu(const Tensor& x) {
   return unary_op("relu", ops::UnaryOp::Relu, x,
-                  [](auto& g, auto&, auto& y) { return masked(ops::compare(ops::CompareOp::Gt, y, 0.0), g); });
+                  [](auto& g, auto&, auto& y) { return ops::binary(ops::BinaryOp::ReluGrad, g, y); });
 }
 
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {

@@ -51,6 +51,7 @@ __device__ A binary_op(ops::BinaryOp op, A a, A b) {
     case ops::BinaryOp::Max: return isnan(a) || a > b ? a : b;  // NaN propagates, as torch.maximum
     case ops::BinaryOp::Min: return isnan(a) || a < b ? a : b;
     case ops::BinaryOp::Pow: return A(pow(a, b));
+    case ops::BinaryOp::ReluGrad: return b > A(0) ? a : A(0);
   }
   return a;
 }

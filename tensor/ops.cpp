@@ -362,7 +362,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 // ---------------------------------------------------------------- elementwise
 namespace {
 const char* binary_name(BinaryOp op) {
-  static const char* names[] = {"add", "sub", "mul", "div", "maximum", "minimum", "pow"};
+  static const char* names[] = {"add", "sub", "mul", "div", "maximum", "minimum", "pow", "relu_grad"};
   return names[int(op)];
 }
 }  // namespace

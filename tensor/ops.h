@@ -85,7 +85,8 @@ Tensor unsqueeze(const Tensor& t, int64_t dim);
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 
 // ---- elementwise ----
-enum class BinaryOp { Add, Sub, Mul, Div, Max, Min, Pow };
+// ReluGrad: a where b > 0, else 0 (the backward of relu, with b its output).
+enum class BinaryOp { Add, Sub, Mul, Div, Max, Min, Pow, ReluGrad };
 enum class UnaryOp { Neg, Exp, Log, Sqrt, Rsqrt, Abs, Sigmoid, Tanh, Relu, Square, Sign };
 enum class CompareOp { Eq, Ne, Lt, Le, Gt, Ge };
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);  // broadcasting, same dtype and device

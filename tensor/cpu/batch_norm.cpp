@@ -34,12 +34,14 @@ void CpuBackend::batch_norm(const ops::BatchNormResult& out, const Tensor& x, co
         double s = 0;
         for (int64_t n = 0; n < N; ++n) {
           const T* p = X + (n * C + c) * S;
+#pragma omp simd reduction(+ : s)
           for (int64_t i = 0; i < S; ++i) s += cast<double>(p[i]);
         }
         m = s / double(M);
         double ss = 0;
         for (int64_t n = 0; n < N; ++n) {
           const T* p = X + (n * C + c) * S;
+#pragma omp simd reduction(+ : ss)
           for (int64_t i = 0; i < S; ++i) {
             double d = cast<double>(p[i]) - m;
             ss += d * d;
@@ -86,6 +88,7 @@ void CpuBackend::batch_norm_backward(const ops::BatchNormGrads& out, const Tenso
       for (int64_t n = 0; n < N; ++n) {
         const T* px = X + (n * C + c) * S;
         const T* pd = DY + (n * C + c) * S;
+#pragma omp simd reduction(+ : sdy, sdyx)
         for (int64_t i = 0; i < S; ++i) {
           double g = cast<double>(pd[i]);
           sdy += g;

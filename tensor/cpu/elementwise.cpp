@@ -50,6 +50,7 @@ template <class A> inline A binary_op(ops::BinaryOp op, A a, A b) {
     case ops::BinaryOp::Max: return std::isnan(a) || a > b ? a : b;
     case ops::BinaryOp::Min: return std::isnan(a) || a < b ? a : b;
     case ops::BinaryOp::Pow: return std::pow(a, b);
+    case ops::BinaryOp::ReluGrad: return b > A(0) ? a : A(0);
   }
   return a;
 }
@@ -65,6 +66,7 @@ void with_binary(ops::BinaryOp op, G&& g) {
     case ops::BinaryOp::Max: return g([](A a, A b) { return binary_op(ops::BinaryOp::Max, a, b); });
     case ops::BinaryOp::Min: return g([](A a, A b) { return binary_op(ops::BinaryOp::Min, a, b); });
     case ops::BinaryOp::Pow: return g([](A a, A b) { return A(std::pow(a, b)); });
+    case ops::BinaryOp::ReluGrad: return g([](A a, A b) { return b > A(0) ? a : A(0); });
   }
 }
 

@@ -16,6 +16,7 @@ double apply_binary(ops::BinaryOp op, double a, double b) {
     case ops::BinaryOp::Max: return std::isnan(a) || a > b ? a : b;  // NaN propagates, as torch.maximum
     case ops::BinaryOp::Min: return std::isnan(a) || a < b ? a : b;
     case ops::BinaryOp::Pow: return std::pow(a, b);
+    case ops::BinaryOp::ReluGrad: return b > 0 ? a : 0.0;
   }
   return 0;
 }

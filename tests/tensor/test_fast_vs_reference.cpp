@@ -32,7 +32,7 @@ BOOST_AUTO_TEST_CASE(elementwise) {
   Tensor a = randn({3, 4, 5}, DType::Float32, 1), b = randn({4, 1}, DType::Float32, 2);
   Tensor at = ops::transpose(randn({5, 4, 3}, DType::Float32, 3), 0, 2);  // non-contiguous (3, 4, 5)
   for (auto op : {ops::BinaryOp::Add, ops::BinaryOp::Sub, ops::BinaryOp::Mul, ops::BinaryOp::Div, ops::BinaryOp::Max,
-                  ops::BinaryOp::Min})
+                  ops::BinaryOp::Min, ops::BinaryOp::ReluGrad})
     compare("binary " + std::to_string(int(op)), [&] {
       return V{ops::binary(op, a, b), ops::binary(op, at, a), ops::binary(op, a, 0.5), ops::binary(op, ops::narrow(a, 0, 0, 0), b)};
     });

@@ -1,0 +1,66 @@
+#!/usr/bin/python3
+"""Runs `mdp bench` and the PyTorch peer (../shared/peer/torch_peer.py) side by side and prints the ratio table.
+
+Usage: /usr/bin/python3 bench/compare.py [--mdp build/release/apps/mdp] [--runs 3] [--threads 2]
+                                         [--workloads resnet50-train,...] [--device cpu] [--precision fp32]
+
+Each workload runs `runs` times per side, the two sides interleaved (mdp, peer, mdp, peer, ...), with the
+same threads; the table shows medians of images/s and peak RSS and the ratio mdp / PyTorch. mdp's achieved
+GFLOP/s (from its stderr line) is shown too. A benchmark, not a test: machines are noisy.
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SIZES = {"resnet50-train": (8, 224), "resnet50-infer": (8, 224), "deeplabv3-train": (2, 256),
+         "deeplabv3-infer": (1, 512), "mdp-pretrain": (2, 256)}
+
+
+def run(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{p.stdout}{p.stderr}")
+    line = [l for l in p.stdout.splitlines() if l.startswith("{")][-1]
+    gf = re.search(r"([0-9.]+) GFLOP/s", p.stderr)
+    return json.loads(line), float(gf.group(1)) if gf else None
+
+
+def main():
+    a = argparse.ArgumentParser()
+    a.add_argument("--mdp", default=os.path.join(HERE, "..", "build", "release", "apps", "mdp"))
+    a.add_argument("--peer", default=os.path.join(HERE, "..", "..", "shared", "peer", "torch_peer.py"))
+    a.add_argument("--runs", type=int, default=3)
+    a.add_argument("--threads", type=int, default=2)
+    a.add_argument("--steps", type=int, default=3)
+    a.add_argument("--workloads", default=",".join(SIZES))
+    a.add_argument("--device", default="cpu")
+    a.add_argument("--precision", default="fp32")
+    o = a.parse_args()
+    rows = []
+    for w in o.workloads.split(","):
+        b, s = SIZES[w]
+        common = ["--workload", w, "--batch", str(b), "--size", str(s), "--threads", str(o.threads), "--steps",
+                  str(o.steps), "--device", o.device, "--precision", o.precision]
+        m, p, g = [], [], []
+        for _ in range(o.runs):
+            r, gf = run([o.mdp, "bench"] + common)
+            m.append(r)
+            g.append(gf)
+            p.append(run(["/usr/bin/python3", o.peer] + common)[0])
+        med = lambda xs, k: statistics.median(x[k] for x in xs)
+        rows.append((w, b, s, med(m, "images_per_s"), med(p, "images_per_s"), med(m, "peak_rss_mb"), med(p, "peak_rss_mb"),
+                     statistics.median(g)))
+        print(f"{w}: done", file=sys.stderr)
+    print(f"{'workload':<16} {'batch':>5} {'size':>5} {'mdp img/s':>10} {'torch img/s':>12} {'ratio':>6} "
+          f"{'mdp RSS MB':>11} {'torch RSS MB':>13} {'mdp GFLOP/s':>12}")
+    for w, b, s, mi, pi, mr, pr, gf in rows:
+        print(f"{w:<16} {b:>5} {s:>5} {mi:>10.3f} {pi:>12.3f} {mi / pi:>6.2f} {mr:>11.0f} {pr:>13.0f} {gf:>12.1f}")
+
+
+if __name__ == "__main__":
+    main()
