@@ -30,13 +30,13 @@ struct Workload {
   bool train = false;
 };
 
-Workload classification(bool train, int64_t B, int64_t S, Device dev) {
-  auto model = std::make_shared<nn::ResNet>(nn::ResNetConfig{50, {false, false, false}, false, 1.0, 1000, true});
+// Training (SGD, cross-entropy) or inference steps of a supervised model on fixed random data.
+Workload supervised(std::shared_ptr<nn::Module> model, bool train, const Shape& input, Tensor target, Device dev) {
   model->to(dev);
   Workload w;
-  w.forward_flops = nn::summarize(*model, {1, 3, S, S}).total_flops * B;
+  w.forward_flops = nn::summarize(*model, {1, input[1], input[2], input[3]}).total_flops * input[0];
   w.train = train;
-  Tensor x = ops::to(ops::randn({B, 3, S, S}), dev), y = ops::to(ops::randint(0, 1000, {B}), dev);
+  Tensor x = ops::to(ops::randn(input), dev), y = ops::to(target, dev);
   if (!train) {
     model->eval();
     w.step = [model, x] {
@@ -54,28 +54,14 @@ Workload classification(bool train, int64_t B, int64_t S, Device dev) {
   return w;
 }
 
+Workload classification(bool train, int64_t B, int64_t S, Device dev) {
+  auto model = std::make_shared<nn::ResNet>(nn::ResNetConfig{50, {false, false, false}, false, 1.0, 1000, true});
+  return supervised(model, train, {B, 3, S, S}, ops::randint(0, 1000, {B}), dev);
+}
+
 Workload segmentation(bool train, int64_t B, int64_t S, Device dev) {
   auto model = std::make_shared<nn::DeepLabV3>(nn::DeepLabV3Config{});
-  model->to(dev);
-  Workload w;
-  w.forward_flops = nn::summarize(*model, {1, 3, S, S}).total_flops * B;
-  w.train = train;
-  Tensor x = ops::to(ops::randn({B, 3, S, S}), dev), y = ops::to(ops::randint(0, 21, {B, S, S}), dev);
-  if (!train) {
-    model->eval();
-    w.step = [model, x] {
-      NoGradGuard ng;
-      (*model)(x);
-    };
-    return w;
-  }
-  auto opt = std::make_shared<nn::SGD>(nn::make_param_groups(*model), nn::SGDOptions{0.01, 0.9, 0, 1e-4, false});
-  w.step = [model, opt, x, y] {
-    opt->zero_grad();
-    backward(cross_entropy((*model)(x), y));
-    opt->step();
-  };
-  return w;
+  return supervised(model, train, {B, 3, S, S}, ops::randint(0, 21, {B, S, S}), dev);
 }
 
 Workload pretraining(int64_t B, int64_t S, Device dev) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "apps/cli.h"
 #include "data/check.h"
 #include "data/generated.h"
 #include "data/loader.h"
@@ -153,6 +154,34 @@ void load_pretrained_backbone(nn::Module& model, const std::string& path) {
   MDP_CHECK(r.shape_mismatch.empty() && r.missing.empty(), "model.pretrained: '{}' does not fit the backbone:\n{}", path, r.str());
   std::printf("loaded %zu backbone tensors from %s (%zu others in the file ignored)\n", r.loaded.size(), path.c_str(),
               r.unexpected.size());
+}
+
+bool setup_run(const char* command, const char* summary, const char* default_work_dir, int argc, char** argv, Config& c,
+               RunSetup& run) {
+  cli::Parser p(command, summary,
+                {{"--config", "FILE", fmt::format("YAML config (keys: mdp {} --help-keys)", command), ""},
+                 {"--set", "KEY=VALUE", "override a config key", "", true},
+                 {"--work-dir", "DIR", "where checkpoints, logs and plots go", default_work_dir},
+                 {"--resume", "", "continue from the work dir's latest checkpoint", ""},
+                 {"--stop-after", "N", "stop with a checkpoint after N iterations of this run (--resume continues)", "0"},
+                 {"--help-keys", "", "list every config key", ""}});
+  if (!p.parse(argc, argv, 2)) return false;
+  if (p.has("--help-keys")) {
+    std::fputs(c.keys_help().c_str(), stdout);
+    return false;
+  }
+  run.work = p.str("--work-dir");
+  run.resume = p.has("--resume");
+  run.stop_after = p.integer("--stop-after");
+  if (run.resume) {
+    std::string state = (fs::path(run.work) / "latest.state.safetensors").string();
+    MDP_CHECK(fs::exists(state), "mdp {} --resume: no checkpoint in '{}' (expected {})", command, run.work, state);
+    run.resumed = nn::load_training_state(state);
+    c.load_string(run.resumed.extra.at("config"), "of the checkpoint");
+  }
+  if (p.has("--config")) c.load_file(p.str("--config"));
+  for (auto& s : p.all("--set")) c.set(s);
+  return true;
 }
 
 void prepare_work_dir(const std::string& dir) {

@@ -9,6 +9,7 @@
 #include "data/dataset.h"
 #include "data/transforms.h"
 #include "mdp/metrics.h"
+#include "nn/checkpoint.h"
 #include "nn/deeplabv3.h"
 
 namespace mdp::apps {
@@ -38,6 +39,18 @@ nn::ResNetConfig backbone_config(const Config& c);
 // checkpoint) loads its backbone part; a bare ResNet state dict (torchvision ImageNet weights) loads
 // with the prefix added. Prints what was loaded and what was not.
 void load_pretrained_backbone(nn::Module& model, const std::string& path);
+
+// The start shared by the training commands (train, pretrain): their options --config, --set, --work-dir,
+// --resume, --stop-after, --help-keys are parsed, and the config is loaded: the checkpoint's when
+// resuming, then the --config file, then each --set. Returns false when only help was printed.
+struct RunSetup {
+  std::string work;
+  bool resume = false;
+  int64_t stop_after = 0;
+  nn::TrainingState resumed;  // when resuming
+};
+bool setup_run(const char* command, const char* summary, const char* default_work_dir, int argc, char** argv, Config& c,
+               RunSetup& run);
 
 void prepare_work_dir(const std::string& dir);  // creates it; throws naming it when not writable
 void append_line(const std::string& path, const std::string& line);

@@ -116,30 +116,12 @@ void write_similarity_plot(const std::string& path, const PrototypeBank& bank, c
 }  // namespace
 
 int pretrain_main(int argc, char** argv) {
-  cli::Parser p("pretrain", "Multi-Dataset Pretraining: pixel-to-prototype contrast over concatenated label spaces.",
-                {{"--config", "FILE", "YAML config (keys: mdp pretrain --help-keys)", ""},
-                 {"--set", "KEY=VALUE", "override a config key", "", true},
-                 {"--work-dir", "DIR", "where checkpoints, logs and plots go", "work_dirs/pretrain"},
-                 {"--resume", "", "continue from the work dir's latest checkpoint", ""},
-                 {"--stop-after", "N", "stop with a checkpoint after N iterations of this run (--resume continues)", "0"},
-                 {"--help-keys", "", "list every config key", ""}});
-  if (!p.parse(argc, argv, 2)) return 0;
   Config c(pretrain_schema());
-  if (p.has("--help-keys")) {
-    std::fputs(c.keys_help().c_str(), stdout);
-    return 0;
-  }
-  std::string work = p.str("--work-dir");
-  bool resume = p.has("--resume");
-  nn::TrainingState resumed;
-  if (resume) {
-    std::string state = (fs::path(work) / "latest.state.safetensors").string();
-    MDP_CHECK(fs::exists(state), "mdp pretrain --resume: no checkpoint in '{}' (expected {})", work, state);
-    resumed = nn::load_training_state(state);
-    c.load_string(resumed.extra.at("config"), "of the checkpoint");
-  }
-  if (p.has("--config")) c.load_file(p.str("--config"));
-  for (auto& s : p.all("--set")) c.set(s);
+  RunSetup run;
+  if (!setup_run("pretrain", "Multi-Dataset Pretraining: pixel-to-prototype contrast over concatenated label spaces.", "work_dirs/pretrain", argc, argv, c, run)) return 0;
+  const std::string work = run.work;
+  const bool resume = run.resume;
+  const nn::TrainingState& resumed = run.resumed;
   prepare_work_dir(work);
   write_text_atomically((fs::path(work) / "config.yaml").string(), c.yaml());
   omp_set_num_threads(int(c.i("train.threads")));
@@ -246,7 +228,7 @@ int pretrain_main(int argc, char** argv) {
 
   std::string log = (fs::path(work) / "log.jsonl").string();
   install_stop_signals();
-  const int64_t stop_after = p.integer("--stop-after");
+  const int64_t stop_after = run.stop_after;
   int64_t iters = c.i("train.iters"), ckpt_every = c.i("train.checkpoint_interval");
   Progress progress(iters, start, c.i("train.log_interval"));
   std::vector<double> xs, lp, ls_sc, filled_n;

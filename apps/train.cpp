@@ -100,30 +100,12 @@ struct Checkpointer {
 }  // namespace
 
 int train_main(int argc, char** argv) {
-  cli::Parser p("train", "Supervised DeepLabV3 training on one dataset, as MMSegmentation's tools/train.py.",
-                {{"--config", "FILE", "YAML config (keys: mdp train --help-keys)", ""},
-                 {"--set", "KEY=VALUE", "override a config key", "", true},
-                 {"--work-dir", "DIR", "where checkpoints, logs and plots go", "work_dirs/train"},
-                 {"--resume", "", "continue from the work dir's latest checkpoint", ""},
-                 {"--stop-after", "N", "stop with a checkpoint after N iterations of this run (--resume continues)", "0"},
-                 {"--help-keys", "", "list every config key", ""}});
-  if (!p.parse(argc, argv, 2)) return 0;
   Config c(train_schema());
-  if (p.has("--help-keys")) {
-    std::fputs(c.keys_help().c_str(), stdout);
-    return 0;
-  }
-  std::string work = p.str("--work-dir");
-  bool resume = p.has("--resume");
-  nn::TrainingState resumed;
-  if (resume) {
-    std::string state = (fs::path(work) / "latest.state.safetensors").string();
-    MDP_CHECK(fs::exists(state), "mdp train --resume: no checkpoint in '{}' (expected {})", work, state);
-    resumed = nn::load_training_state(state);
-    c.load_string(resumed.extra.at("config"), "of the checkpoint");
-  }
-  if (p.has("--config")) c.load_file(p.str("--config"));
-  for (auto& s : p.all("--set")) c.set(s);
+  RunSetup run;
+  if (!setup_run("train", "Supervised DeepLabV3 training on one dataset, as MMSegmentation's tools/train.py.", "work_dirs/train", argc, argv, c, run)) return 0;
+  const std::string work = run.work;
+  const bool resume = run.resume;
+  const nn::TrainingState& resumed = run.resumed;
   if (c.s("data.root").empty() && c.s("data.dataset") == "generated") c.set("data.root=" + (fs::path(work) / "data").string());
   MDP_CHECK(c.s("train.precision") == "fp32", "config: train.precision '{}' is not available (bf16 is not implemented yet)",
             c.s("train.precision"));
@@ -201,7 +183,7 @@ int train_main(int argc, char** argv) {
   }
   Checkpointer ckpt{work};
   install_stop_signals();
-  const int64_t stop_after = p.integer("--stop-after");
+  const int64_t stop_after = run.stop_after;
   Progress progress(c.i("train.iters"), start, c.i("train.log_interval"));
   int64_t iters = c.i("train.iters"), accumulate = c.i("train.accumulate");
   int64_t eval_every = c.i("train.eval_interval"), ckpt_every = c.i("train.checkpoint_interval");
