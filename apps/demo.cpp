@@ -19,7 +19,8 @@ namespace mdp::apps {
 namespace fs = std::filesystem;
 
 namespace {
-// A small DeepLabV3 (ResNet-18 at width 1/4, MMSeg head with 32 channels) on 64x64 generated scenes.
+// A small DeepLabV3 (ResNet-18 at width 1/2, MMSeg head with 64 channels) on 64x64 generated scenes: about
+// three minutes on two cores, reaching about 37% mIoU on the hard downstream domain (still rising).
 const char* kDemoConfig = R"(# mdp demo: supervised DeepLabV3 on the generated downstream domain shapes_c
 data:
   dataset: generated
@@ -34,17 +35,17 @@ data:
 model:
   name: deeplabv3-mmseg
   depth: 18
-  width: 0.25
-  channels: 32
+  width: 0.5
+  channels: 64
 train:
   batch: 8
-  iters: 400
+  iters: 2000
   lr: 0.05
   weight_decay: 0.0005
   min_lr: 0.0005
   log_interval: 50
-  eval_interval: 100
-  checkpoint_interval: 200
+  eval_interval: 500
+  checkpoint_interval: 1000
   threads: 2
 )";
 
@@ -58,7 +59,7 @@ int run(std::vector<std::string> args, int (*fn)(int, char**)) {
 int demo_main(int argc, char** argv) {
   cli::Parser p("demo", "The embedded default job (no downloads, CPU, a few minutes).",
                 {{"--work-dir", "DIR", "where everything is written", "work_dirs/demo"},
-                 {"--iters", "N", "training iterations", "400"}});
+                 {"--iters", "N", "training iterations", "2000"}});
   if (!p.parse(argc, argv, 2)) return 0;
   std::string work = p.str("--work-dir");
   fs::create_directories(work);
@@ -83,7 +84,7 @@ int demo_main(int argc, char** argv) {
   }
   std::printf("\n== mdp demo: 2/2 predict label maps and overlays for %d validation images\n", std::min(copied, 6));
   rc = run({"mdp", "predict", "--checkpoint", weights, "--input", sample_dir, "--output", (fs::path(work) / "predictions").string(),
-            "--model", "deeplabv3-mmseg", "--num-classes", "5", "--depth", "18", "--width", "0.25", "--channels", "32",
+            "--model", "deeplabv3-mmseg", "--num-classes", "5", "--depth", "18", "--width", "0.5", "--channels", "64",
             "--no-resize", "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"},
            predict_main);
   if (rc != 0) return rc;
