@@ -184,6 +184,23 @@ bool setup_run(const char* command, const char* summary, const char* default_wor
   return true;
 }
 
+AfterIteration after_iteration(const RunSetup& run, int64_t start, int64_t it, int64_t iters, int64_t every) {
+  AfterIteration a;
+  if (stop_signal() != 0) a.exit_code = 128 + stop_signal();
+  else if (run.stop_after > 0 && it - start >= run.stop_after && it < iters) a.exit_code = 0;
+  a.checkpoint = (every > 0 && it % every == 0) || it == iters || a.exit_code >= 0;
+  return a;
+}
+
+void report_early_end(const char* command, const AfterIteration& a, int64_t it, int64_t start) {
+  if (a.exit_code > 0)
+    std::printf("mdp %s: stopped by signal %d at iteration %ld; checkpoint written, continue with --resume\n", command,
+                a.exit_code - 128, long(it));
+  else
+    std::printf("mdp %s: stopped after %ld iterations as asked (--stop-after); continue with --resume\n", command,
+                long(it - start));
+}
+
 void prepare_work_dir(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);

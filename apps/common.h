@@ -52,6 +52,17 @@ struct RunSetup {
 bool setup_run(const char* command, const char* summary, const char* default_work_dir, int argc, char** argv, Config& c,
                RunSetup& run);
 
+// After iteration `it` (1-based) of a run that resumed after `start` iterations: a checkpoint is due at the
+// interval, at the last iteration and whenever the run ends early (a stop signal, or --stop-after
+// reached); exit_code >= 0 ends the run there with that code (128 + signal, or 0).
+struct AfterIteration {
+  bool checkpoint = false;
+  int exit_code = -1;
+};
+AfterIteration after_iteration(const RunSetup& run, int64_t start, int64_t it, int64_t iters, int64_t checkpoint_every);
+// Says why the run ended early and how to continue it.
+void report_early_end(const char* command, const AfterIteration& a, int64_t it, int64_t start);
+
 void prepare_work_dir(const std::string& dir);  // creates it; throws naming it when not writable
 void append_line(const std::string& path, const std::string& line);
 

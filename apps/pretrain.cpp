@@ -228,7 +228,6 @@ int pretrain_main(int argc, char** argv) {
 
   std::string log = (fs::path(work) / "log.jsonl").string();
   install_stop_signals();
-  const int64_t stop_after = run.stop_after;
   int64_t iters = c.i("train.iters"), ckpt_every = c.i("train.checkpoint_interval");
   Progress progress(iters, start, c.i("train.log_interval"));
   std::vector<double> xs, lp, ls_sc, filled_n;
@@ -290,18 +289,12 @@ int pretrain_main(int argc, char** argv) {
     lp.push_back(r.proto);
     ls_sc.push_back(r.sparse);
     filled_n.push_back(double(bank.num_filled()));
-    bool stop = stop_signal() != 0, pause = stop_after > 0 && it - start >= stop_after && it < iters;
-    if ((ckpt_every > 0 && it % ckpt_every == 0) || it == iters || stop || pause) save(it);
-    if (stop) {
+    AfterIteration next = after_iteration(run, start, it, iters, ckpt_every);
+    if (next.checkpoint) save(it);
+    if (next.exit_code >= 0) {
       progress.finish();
-      std::printf("mdp pretrain: stopped by signal %d at iteration %ld; checkpoint written, continue with --resume\n",
-                  stop_signal(), long(it));
-      return 128 + stop_signal();
-    }
-    if (pause) {
-      progress.finish();
-      std::printf("mdp %s: stopped after %ld iterations as asked (--stop-after); continue with --resume\n", argv[1], long(it - start));
-      return 0;
+      report_early_end("pretrain", next, it, start);
+      return next.exit_code;
     }
   }
   progress.finish();

@@ -183,7 +183,6 @@ int train_main(int argc, char** argv) {
   }
   Checkpointer ckpt{work};
   install_stop_signals();
-  const int64_t stop_after = run.stop_after;
   Progress progress(c.i("train.iters"), start, c.i("train.log_interval"));
   int64_t iters = c.i("train.iters"), accumulate = c.i("train.accumulate");
   int64_t eval_every = c.i("train.eval_interval"), ckpt_every = c.i("train.checkpoint_interval");
@@ -217,7 +216,7 @@ int train_main(int argc, char** argv) {
     double loss = loss_sum / double(accumulate);
     progress.update(it, loss, lr, images);
     append_line(log, fmt::format("{{\"iter\": {}, \"loss\": {:.9g}, \"lr\": {:.6e}}}", it, loss, lr));
-    bool last = it == iters, stop = stop_signal() != 0, pause = stop_after > 0 && it - start >= stop_after && !last;
+    bool last = it == iters;
     if ((eval_every > 0 && it % eval_every == 0) || last) {
       SegMetrics m = evaluate(model, val_ds, test_pipeline_of(c), inference_of(c), dev, c.i("eval.max_images"), lo.num_workers);
       SegScores s = m.scores();
@@ -231,17 +230,12 @@ int train_main(int argc, char** argv) {
         write_text_atomically((fs::path(work) / "eval.json").string(), m.json(val_ds->class_names()) + "\n");
       }
     }
-    if ((ckpt_every > 0 && it % ckpt_every == 0) || last || stop || pause) ckpt.save(it, model, *opt, loader.position(), c.yaml());
-    if (stop) {
+    AfterIteration next = after_iteration(run, start, it, iters, ckpt_every);
+    if (next.checkpoint) ckpt.save(it, model, *opt, loader.position(), c.yaml());
+    if (next.exit_code >= 0) {
       progress.finish();
-      std::printf("mdp train: stopped by signal %d at iteration %ld; checkpoint written, continue with --resume\n",
-                  stop_signal(), long(it));
-      return 128 + stop_signal();
-    }
-    if (pause) {
-      progress.finish();
-      std::printf("mdp %s: stopped after %ld iterations as asked (--stop-after); continue with --resume\n", argv[1], long(it - start));
-      return 0;
+      report_early_end("train", next, it, start);
+      return next.exit_code;
     }
   }
   progress.finish();
