@@ -1,12 +1,18 @@
 #!/usr/bin/python3
-"""Writes PyTorch reference values of MDP's pixel-to-prototype loss with sparse coding (float64).
+"""Writes PyTorch reference values of MDP's pixel-to-prototype loss with sparse coding and of the
+pixel-to-pixel contrast baseline (float64).
 
-Usage: /usr/bin/python3 tools/mdp_reference.py --out DIR   ->   DIR/proto_loss.safetensors
+Usage: /usr/bin/python3 tools/mdp_reference.py --out DIR   ->   DIR/proto_loss.safetensors, DIR/pixel_contrast.safetensors
 
 An independent PyTorch implementation of ../shared/docs/mdp-method.md §2.4-2.5 whose gradient comes from
 autograd (mdp's comes from its analytic backward). Each case stores z (P, D), labels (P), prototypes
 (C, D), filled (C, bool), optional class_dataset (C), labels2 / mix_weight (P), the loss and dz, with its
 options in the metadata: tau, mode (none|pull|exclude), k, lambda, other_only.
+
+pixel_contrast.safetensors: ContrastiveSeg's PixelContrastLoss._contrastive on fixed anchors (§2.2),
+restricted to pairs within one image and skipping anchors without a positive or a negative. Each case
+stores z (M, D) unit rows, labels (M), image (M), the loss and dz (autograd), with tau and base_tau in the
+metadata.
 """
 import argparse
 import os
@@ -84,6 +90,42 @@ def case(t, meta, name, P_, D, C, filled_idx, mode, k=5, lam=0.1, tau=0.07, igno
                  f"{name}.other_only": "1" if other else "0"})
 
 
+def pixel_contrast(z, y, img, tau, base_tau):
+    """The loss over anchors z (M, D) with classes y and image ids img, as ContrastiveSeg writes it."""
+    M = z.shape[0]
+    same_img = (img[:, None] == img[None, :]).double()
+    mask = (y[:, None] == y[None, :]).double() * same_img
+    neg_mask = same_img - mask
+    logits = torch.div(z @ z.t(), tau)
+    logits_max, _ = torch.max(logits, dim=1, keepdim=True)
+    logits = logits - logits_max.detach()
+    mask = mask * (1 - torch.eye(M, dtype=torch.float64))
+    neg_logits = (torch.exp(logits) * neg_mask).sum(1, keepdim=True)
+    log_prob = logits - torch.log(torch.exp(logits) + neg_logits)
+    valid = (mask.sum(1) > 0) & (neg_mask.sum(1) > 0)
+    mean_log_prob_pos = (mask * log_prob).sum(1)[valid] / mask.sum(1)[valid]
+    return -(tau / base_tau) * mean_log_prob_pos.mean()
+
+
+def contrast_case(t, meta, name, sizes, D, C, tau=0.1, base_tau=0.07, singletons=0):
+    """sizes: anchors per image; classes drawn in [0, C); `singletons` extra anchors of unique classes."""
+    ys, imgs = [], []
+    for i, m in enumerate(sizes):
+        y = torch.randint(0, C, (m,))
+        if i < singletons:
+            y[0] = 1000 + i  # a class alone in its image: no positive
+        ys.append(y)
+        imgs.append(torch.full((m,), i, dtype=torch.int64))
+    y, img = torch.cat(ys), torch.cat(imgs)
+    z = F.normalize(torch.randn(y.shape[0], D, dtype=torch.float64), dim=1)
+    zz = z.clone().requires_grad_(True)
+    loss = pixel_contrast(zz, y, img, tau, base_tau)
+    loss.backward()
+    t.update({f"{name}.z": z, f"{name}.labels": y, f"{name}.image": img, f"{name}.loss": loss.detach(),
+              f"{name}.dz": zz.grad})
+    meta.update({f"{name}.tau": repr(tau), f"{name}.base_tau": repr(base_tau)})
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--out", required=True)
@@ -101,6 +143,14 @@ def main():
     case(t, meta, "tau_0p3", 100, 16, 12, list(range(12)), "pull", tau=0.3, k=2, lam=0.05)
     case(t, meta, "all_ignored", 50, 8, 5, [0, 1], "pull", ignore_frac=1.0)
     save(os.path.join(a.out, "proto_loss.safetensors"), t, meta)
+
+    torch.manual_seed(1)  # after proto_loss's draws, so that file stays as it was
+    t, meta = {}, {}
+    contrast_case(t, meta, "one_image", [60], 16, 5)
+    contrast_case(t, meta, "three_images", [40, 25, 30], 16, 6, singletons=2)
+    contrast_case(t, meta, "tau_0p07", [50, 50], 8, 3, tau=0.07)
+    contrast_case(t, meta, "many_classes", [80], 32, 30, tau=0.2, base_tau=0.1)
+    save(os.path.join(a.out, "pixel_contrast.safetensors"), t, meta)
 
 
 if __name__ == "__main__":
