@@ -43,7 +43,7 @@ FileListDataset::FileListDataset(std::string name, std::vector<std::string> clas
       entries_(std::move(entries)),
       label_map_(std::move(label_map)),
       labeled_(labeled) {
-  MDP_CHECK(!class_names_.empty(), "{}: no class names", name_);
+  MDP_CHECK(!labeled_ || !class_names_.empty(), "{}: no class names", name_);
   MDP_CHECK(palette_.size() >= class_names_.size(), "{}: palette has {} colours for {} classes", name_,
             palette_.size(), class_names_.size());
   for (const auto& e : entries_)

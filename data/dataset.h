@@ -70,7 +70,8 @@ struct FileEntry {
 
 // The common core of the readers: a list of files, class names, palette and label map. get() decodes
 // the image (any PNG/JPEG, converted to 8-bit RGB), the label map (palette or gray 8-bit PNG read as
-// indices, mapped through the LabelMap) and checks their sizes agree.
+// indices, mapped through the LabelMap) and checks their sizes agree. A labeled one needs >= 1 class
+// name; an unlabeled one (images only, Sample::label empty) may have none, and its label map is unused.
 class FileListDataset : public Dataset {
  public:
   FileListDataset(std::string name, std::vector<std::string> class_names, Palette palette,

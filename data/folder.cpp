@@ -96,7 +96,8 @@ std::shared_ptr<FileListDataset> open_folder(const FolderOptions& o) {
   if (names.empty() && !o.classes_file.empty()) names = read_lines(under(o.root, o.classes_file), who.c_str());
   if (names.empty())
     for (int i = 0; i < o.num_classes; ++i) names.push_back(fmt::format("class_{}", i));
-  MDP_CHECK(!names.empty(), "{}: no classes: give class_names, classes_file or num_classes", who);
+  MDP_CHECK(!names.empty() || !o.labeled, "{}: no classes: give class_names, classes_file or num_classes (or "
+            "labeled = false for images only)", who);
   int limit = o.reduce_zero_label ? 254 : 255;
   MDP_CHECK(int(names.size()) <= limit, "{}: {} classes, at most {} fit in 8-bit label maps", who, names.size(),
             limit);
@@ -135,7 +136,10 @@ std::shared_ptr<FileListDataset> open_folder(const FolderOptions& o) {
     entries.push_back(std::move(e));
   }
   int k = int(names.size());
-  LabelMap map = o.reduce_zero_label ? LabelMap::reduce_zero(k) : LabelMap::identity(k);
+  LabelMap map;  // unlabeled without classes: no value is allowed (the map is never used)
+  map.to.fill(LabelMap::kInvalid);
+  map.allowed = "nothing (unlabeled)";
+  if (k > 0) map = o.reduce_zero_label ? LabelMap::reduce_zero(k) : LabelMap::identity(k);
   return std::make_shared<FileListDataset>(o.name, std::move(names), std::move(palette), std::move(entries),
                                            std::move(map), o.labeled);
 }

@@ -28,7 +28,7 @@ struct FolderOptions {
   int num_classes = 0;
   std::string palette_file;            // "r g b" per line, one per class; default voc_colormap
   bool reduce_zero_label = false;      // 0 -> ignore, v -> v - 1 (as ADE20K)
-  bool labeled = true;                 // false: images only (Sample::label empty)
+  bool labeled = true;                 // false: images only (Sample::label empty); label_dir is not read
 };
 
 // Options from <root>/layout.txt, lines "key = value" with the field names above (class_names as a
@@ -39,7 +39,8 @@ FolderOptions read_folder_layout(const std::string& root, const std::string& spl
 // classes_file when that is set).
 void write_folder_layout(const FolderOptions& options);
 
-// Lists the files; requires 1..255 classes (254 with reduce_zero_label). Errors name a missing
+// Lists the files; requires 1..255 classes (254 with reduce_zero_label), except that an unlabeled
+// dataset may have none (0 classes: no class_names, classes_file or num_classes). Errors name a missing
 // directory, split file or classes file, or a palette file with fewer colours than classes.
 std::shared_ptr<FileListDataset> open_folder(const FolderOptions& options);
 
