@@ -2,6 +2,8 @@
 // one short closure per op, using raw ops only.
 #include "autograd/functions.h"
 
+#include "autograd/autocast.h"
+
 #include <cmath>
 #include <numeric>
 
@@ -319,24 +321,53 @@ std::vector<Tensor> split(const Tensor& x, int64_t size, int64_t dim) {
 }
 
 // ------------------------------------------------------------------ linear algebra and nn
-Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
-  Tensor y = ops::matmul(a, b, ta, tb);
-  record("matmul", {a, b}, {y}, [a, b, ta, tb](G g) -> TensorList {
+namespace {
+// autocast.h: inside an enabled AutocastGuard, float32/bf16 operands of conv2d and matmul become bf16
+// (differentiable casts) and the result is float32.
+bool autocast_applies(const Tensor& a, const Tensor& b) {
+  auto lower = [](const Tensor& t) { return t.dtype() == DType::Float32 || t.dtype() == DType::BFloat16; };
+  return autocast_enabled() && lower(a) && lower(b);
+}
+}  // namespace
+
+// Mixed precision (bf16 a, b; float32 y): the backward casts g to bf16 once and the raw ops return the
+// gradients in float32, which the casts before this node pass on as they are; an operand that was bf16
+// already gets its gradient in bf16.
+Tensor matmul(const Tensor& a0, const Tensor& b0, bool ta, bool tb) {
+  bool mixed = autocast_applies(a0, b0);
+  Tensor a = mixed ? to(a0, autocast_dtype()) : a0, b = mixed ? to(b0, autocast_dtype()) : b0;
+  std::optional<DType> od = mixed ? std::optional<DType>(DType::Float32) : std::nullopt;
+  Tensor y = ops::matmul(a, b, ta, tb, od);
+  bool na = a.requires_grad(), nb = b.requires_grad();
+  record("matmul", {a, b}, {y}, [a, b, ta, tb, na, nb, da = a0.dtype(), db = b0.dtype()](G g) -> TensorList {
     Tensor A = ta ? ops::transpose(a, -1, -2) : a, B = tb ? ops::transpose(b, -1, -2) : b;
-    Tensor gA = ops::matmul(g[0], B, false, true), gB = ops::matmul(A, g[0], true, false);
-    if (ta) gA = ops::transpose(gA, -1, -2);
-    if (tb) gB = ops::transpose(gB, -1, -2);
-    return {ops::contiguous(ops::sum_to(gA, a.shape())), ops::contiguous(ops::sum_to(gB, b.shape()))};
+    Tensor gy = ops::to(g[0], a.dtype());  // bf16 under autocast, else g itself
+    Tensor gA, gB;
+    if (na) {
+      gA = ops::matmul(gy, B, false, true, g[0].dtype());
+      if (ta) gA = ops::transpose(gA, -1, -2);
+      gA = ops::to(ops::contiguous(ops::sum_to(gA, a.shape())), da);
+    }
+    if (nb) {
+      gB = ops::matmul(A, gy, true, false, g[0].dtype());
+      if (tb) gB = ops::transpose(gB, -1, -2);
+      gB = ops::to(ops::contiguous(ops::sum_to(gB, b.shape())), db);
+    }
+    return {gA, gB};
   });
   return y;
 }
 
-Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& a) {
-  Tensor y = ops::conv2d(x, w, b, a);
+Tensor conv2d(const Tensor& x0, const Tensor& w0, const Tensor& b0, const Conv2dArgs& a) {
+  bool mixed = autocast_applies(x0, w0);
+  Tensor x = mixed ? to(x0, autocast_dtype()) : x0, w = mixed ? to(w0, autocast_dtype()) : w0;
+  Tensor b = mixed && b0.defined() ? to(b0, DType::Float32) : b0;
+  std::optional<DType> od = mixed ? std::optional<DType>(DType::Float32) : std::nullopt;
+  Tensor y = ops::conv2d(x, w, b, a, od);
   bool nx = x.requires_grad(), nw = w.requires_grad(), nb = b.defined() && b.requires_grad();
-  record("conv2d", {x, w, b}, {y}, [x, w, a, nx, nw, nb](G g) -> TensorList {
-    ops::Conv2dGrads r = ops::conv2d_backward(g[0], x, w, a, nx, nw, nb);
-    return {r.dx, r.dw, r.db};
+  record("conv2d", {x, w, b}, {y}, [x, w, a, nx, nw, nb, xd = x0.dtype(), wd = w0.dtype()](G g) -> TensorList {
+    ops::Conv2dGrads r = ops::conv2d_backward(ops::to(g[0], x.dtype()), x, w, a, nx, nw, nb, g[0].dtype());
+    return {r.dx.defined() ? ops::to(r.dx, xd) : r.dx, r.dw.defined() ? ops::to(r.dw, wd) : r.dw, r.db};
   });
   return y;
 }

@@ -4,6 +4,9 @@
 // heuristics, no benchmarking) and cached; every call shares the device's one workspace, grown when
 // needed. Bias forward is the elementwise add and the bias gradient the reduction of this backend.
 // float32 uses TF32 tensor cores only when set_allow_tf32(true); bfloat16 computes in float32.
+// Mixed precision (bf16 x, w, dy; float32 y, dx, dw, db): cuDNN's legacy API writes its outputs in the
+// inputs' dtype, so y, dx and dw are computed in bf16 (float32 accumulation, as PyTorch's autocast
+// on cuDNN) and cast to float32; the bias is added and its gradient summed in float32.
 #include <climits>
 #include <map>
 #include <mutex>
@@ -161,7 +164,8 @@ struct Scale {
 
 }  // namespace
 
-void CudaBackend::conv2d(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const ops::Conv2dArgs& a) {
+void CudaBackend::conv2d(const Tensor& y0, const Tensor& x, const Tensor& w, const Tensor& b, const ops::Conv2dArgs& a) {
+  Tensor y = y0.dtype() == x.dtype() ? y0 : ops::empty(y0.shape(), x.dtype(), x.device());  // mixed: bf16 first
   Context& c = context(x);
   Descriptors d(x.shape(), w.shape(), y.shape(), a, x.dtype());
   Algo al = algorithm(c, Dir::Forward, d, x.shape(), w.shape(), a, x.dtype());
@@ -171,11 +175,17 @@ void CudaBackend::conv2d(const Tensor& y, const Tensor& x, const Tensor& w, cons
   MDP_CUDNN_CHECK(cudnnConvolutionForward(c.cudnn(), s.one(), d.x, x.raw_data(), d.w, w.raw_data(), d.conv,
                                           cudnnConvolutionFwdAlgo_t(al.algo), ws, al.workspace, s.zero(), d.y,
                                           y.raw_data()));
-  if (b.defined()) binary(ops::BinaryOp::Add, y, y, ops::expand(ops::view(b, {1, w.size(0), 1, 1}), y.shape()));
+  if (!y.same(y0)) copy(y0, y);
+  if (b.defined()) binary(ops::BinaryOp::Add, y0, y0, ops::expand(ops::view(b, {1, w.size(0), 1, 1}), y0.shape()));
 }
 
-void CudaBackend::conv2d_backward(const ops::Conv2dGrads& out, const Tensor& dy, const Tensor& x, const Tensor& w,
+void CudaBackend::conv2d_backward(const ops::Conv2dGrads& out0, const Tensor& dy, const Tensor& x, const Tensor& w,
                                   const ops::Conv2dArgs& a) {
+  // Mixed precision: dx and dw computed in x's dtype, then cast into out0's.
+  auto in_x_dtype = [&](const Tensor& t) {
+    return !t.defined() || t.dtype() == x.dtype() ? t : ops::empty(t.shape(), x.dtype(), x.device());
+  };
+  ops::Conv2dGrads out{in_x_dtype(out0.dx), in_x_dtype(out0.dw), out0.db};
   Context& c = context(x);
   Descriptors d(x.shape(), w.shape(), dy.shape(), a, x.dtype());
   Scale s(x.dtype());
@@ -195,7 +205,11 @@ void CudaBackend::conv2d_backward(const ops::Conv2dGrads& out, const Tensor& dy,
                                                    cudnnConvolutionBwdFilterAlgo_t(al.algo), ws, al.workspace,
                                                    s.zero(), d.w, out.dw.raw_data()));
   }
-  if (out.db.defined()) reduce(ops::ReduceOp::Sum, ops::view(out.db, {1, w.size(0), 1, 1}), dy);
+  if (out.dx.defined() && !out.dx.same(out0.dx)) copy(out0.dx, out.dx);
+  if (out.dw.defined() && !out.dw.same(out0.dw)) copy(out0.dw, out.dw);
+  if (out.db.defined())
+    reduce(ops::ReduceOp::Sum, ops::view(out.db, {1, w.size(0), 1, 1}),
+           dy.dtype() == out.db.dtype() ? dy : ops::to(dy, out.db.dtype()));
 }
 
 }  // namespace mdp::cuda

@@ -2,7 +2,8 @@
 // cuBLAS is column-major, so it computes out^T = b^T a^T, reading each operand in place when one of its
 // two matrix dims is contiguous (a transposed view is just the other case) and from a contiguous copy
 // otherwise. Batch stride 0 broadcasts. float32 uses TF32 tensor cores only when set_allow_tf32(true);
-// bfloat16 multiplies in bf16 and accumulates in float32; float64 is plain double.
+// bfloat16 multiplies in bf16 and accumulates in float32; float64 is plain double. Mixed precision
+// (bf16 a and b, float32 out) is the same call with a float32 C matrix, so no rounding to bf16.
 #include <algorithm>
 #include <climits>
 
@@ -55,12 +56,12 @@ void CudaBackend::matmul(const Tensor& out, const Tensor& a0, const Tensor& b0) 
   cublasOperation_t op_a = la.transposed ? CUBLAS_OP_N : CUBLAS_OP_T;
   long long stride_a = B == 1 ? 0 : a.stride(0), stride_b = B == 1 ? 0 : b.stride(0);
 
-  cudaDataType type;
+  cudaDataType type, out_type;
   cublasComputeType_t compute;
   float alpha_f = 1, beta_f = 0;
   double alpha_d = 1, beta_d = 0;
   const void *alpha = &alpha_f, *beta = &beta_f;
-  switch (out.dtype()) {
+  switch (a.dtype()) {
     case DType::Float32:
       type = CUDA_R_32F;
       compute = allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
@@ -76,13 +77,14 @@ void CudaBackend::matmul(const Tensor& out, const Tensor& a0, const Tensor& b0) 
       beta = &beta_d;
       break;
     default:
-      throw Error(fmt::format("matmul: dtype {} is not supported by the cuda backend", dtype_name(out.dtype())));
+      throw Error(fmt::format("matmul: dtype {} is not supported by the cuda backend", dtype_name(a.dtype())));
   }
+  out_type = out.dtype() == DType::Float32 ? CUDA_R_32F : type;  // float32 out from bf16 a, b: mixed precision
   Context& c = context(out);
   MDP_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
       c.cublas(), op_b, op_a, as_int(N, "N"), as_int(M, "M"), as_int(K, "K"), alpha, b.raw_data(), type,
       as_int(lb.ld, "leading dim of b"), stride_b, a.raw_data(), type, as_int(la.ld, "leading dim of a"), stride_a, beta,
-      out.raw_data(), type, as_int(N, "N"), M * N, as_int(B, "batch"), compute, CUBLAS_GEMM_DEFAULT));
+      out.raw_data(), out_type, as_int(N, "N"), M * N, as_int(B, "batch"), compute, CUBLAS_GEMM_DEFAULT));
 }
 
 }  // namespace mdp::cuda

@@ -34,6 +34,9 @@ class Backend {
   virtual void arg_reduce(bool is_max, const Tensor& values, const Tensor& indices, const Tensor& x,
                           int64_t dim);
 
+  // Mixed precision (ops.h): matmul and conv2d may get bfloat16 inputs with float32 outputs (conv2d's bias
+  // and gradients included); every backend computes those as products of bf16 values summed in float32
+  // or wider, never rounding the result to bf16.
   // out (B, M, N) contiguous = a (B, M, K) @ b (B, K, N); a and b any strides (batch stride 0 = broadcast).
   virtual void matmul(const Tensor& out, const Tensor& a, const Tensor& b);
 

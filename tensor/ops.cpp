@@ -549,13 +549,23 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   return view(contiguous(s), shape);
 }
 
+// ---------------------------------------------------------------- mixed precision
+DType mixed_result_dtype(const char* op, DType in, std::optional<DType> out) {
+  if (!out || *out == in) return in;
+  MDP_CHECK(in == DType::BFloat16 && *out == DType::Float32,
+            "{}: a {} result from {} inputs is not supported (only bfloat16 inputs may give float32)", op,
+            dtype_name(*out), dtype_name(in));
+  return *out;
+}
+
 // ---------------------------------------------------------------- matmul
-Tensor matmul(const Tensor& a0, const Tensor& b0, bool ta, bool tb) {
+Tensor matmul(const Tensor& a0, const Tensor& b0, bool ta, bool tb, std::optional<DType> out_dtype) {
   check_defined("matmul", a0, "a");
   check_defined("matmul", b0, "b");
   check_same_device("matmul", a0, b0);
   check_same_dtype("matmul", a0, b0);
   check_floating("matmul", a0);
+  DType od = mixed_result_dtype("matmul", a0.dtype(), out_dtype);
   MDP_CHECK((a0.dim() == 2 || a0.dim() == 3) && a0.dim() == b0.dim(),
             "matmul: expects two 2-D or two 3-D tensors, got {} and {}", shape_str(a0.shape()), shape_str(b0.shape()));
   Tensor a = ta ? transpose(a0, -1, -2) : a0, b = tb ? transpose(b0, -1, -2) : b0;
@@ -567,7 +577,7 @@ Tensor matmul(const Tensor& a0, const Tensor& b0, bool ta, bool tb) {
   int64_t B = std::max(a.size(0), b.size(0)), M = a.size(1), K = a.size(2), N = b.size(2);
   MDP_CHECK(a.size(2) == b.size(1) && (a.size(0) == b.size(0) || a.size(0) == 1 || b.size(0) == 1),
             "matmul: shapes {} and {} do not fit (a is (B, M, K), b is (B, K, N))", shape_str(a.shape()), shape_str(b.shape()));
-  Tensor out = empty({B, M, N}, a.dtype(), a.device());
+  Tensor out = empty({B, M, N}, od, a.device());
   a = expand(a, {B, M, K});
   b = expand(b, {B, K, N});
   if (out.numel()) {
@@ -601,31 +611,39 @@ Shape conv2d_output_shape(const Shape& x, const Shape& w, const Conv2dArgs& a) {
   return y;
 }
 
-Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& a) {
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& a, std::optional<DType> out_dtype) {
   check_defined("conv2d", x, "input");
   check_defined("conv2d", w, "weight");
   check_same_device("conv2d", x, w);
   check_same_dtype("conv2d", x, w);
   check_floating("conv2d", x);
+  DType od = mixed_result_dtype("conv2d", x.dtype(), out_dtype);
   Shape ys = conv2d_output_shape(x.shape(), w.shape(), a);
   if (b.defined()) {
-    check_same_dtype("conv2d", x, b);
+    check_same_device("conv2d", x, b);
+    MDP_CHECK(b.dtype() == od, "conv2d: bias is {}, the output {} (the bias has the output's dtype)",
+              dtype_name(b.dtype()), dtype_name(od));
     MDP_CHECK(b.dim() == 1 && b.size(0) == w.size(0), "conv2d: bias {} does not match weight {} (needs ({}))",
               shape_str(b.shape()), shape_str(w.shape()), w.size(0));
   }
-  Tensor y = empty(ys, x.dtype(), x.device());
+  Tensor y = empty(ys, od, x.device());
   if (y.numel()) backend_for(x).conv2d(y, contiguous(x), contiguous(w), b.defined() ? contiguous(b) : b, a);
   return y;
 }
 
 Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const Conv2dArgs& a,
-                            bool need_dx, bool need_dw, bool need_db) {
+                            bool need_dx, bool need_dw, bool need_db, std::optional<DType> grad_dtype) {
+  check_same_device("conv2d_backward", x, w);
+  check_same_device("conv2d_backward", x, dy);
+  check_same_dtype("conv2d_backward", x, w);
+  check_same_dtype("conv2d_backward", x, dy);
+  DType gd = mixed_result_dtype("conv2d_backward", x.dtype(), grad_dtype);
   Shape ys = conv2d_output_shape(x.shape(), w.shape(), a);
   MDP_CHECK(dy.shape() == ys, "conv2d_backward: gradient {} does not match output {}", shape_str(dy.shape()), shape_str(ys));
   Conv2dGrads g;
-  if (need_dx) g.dx = empty_like(x);
-  if (need_dw) g.dw = empty_like(w);
-  if (need_db) g.db = empty({w.size(0)}, w.dtype(), w.device());
+  if (need_dx) g.dx = empty(x.shape(), gd, x.device());
+  if (need_dw) g.dw = empty(w.shape(), gd, w.device());
+  if (need_db) g.db = empty({w.size(0)}, gd, w.device());
   if (dy.numel() == 0) {
     for (Tensor* t : {&g.dx, &g.dw, &g.db}) if (t->defined()) fill_(*t, 0);
     return g;

@@ -128,17 +128,28 @@ Tensor var(const Tensor& x, std::vector<int64_t> dims, bool unbiased = true, boo
 // Sums a broadcast gradient back to `shape` (the inverse of broadcasting).
 Tensor sum_to(const Tensor& x, const Shape& shape);
 
+// ---- mixed precision ----
+// The ops below take an optional result dtype: by default their inputs'; bfloat16 inputs may ask for a
+// float32 result (products of bf16 values accumulated in float32 and stored without rounding to bf16,
+// as autograd/autocast.h uses them). No other combination is allowed.
+DType mixed_result_dtype(const char* op, DType inputs, std::optional<DType> result);
+
 // ---- linear algebra ----
 // a (M, K) @ b (K, N) -> (M, N); batched: (B, M, K) @ (B, K, N) -> (B, M, N), batch broadcast from 1.
-Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false,
+              std::optional<DType> out_dtype = std::nullopt);
 
 // ---- convolution (Conv2dArgs above) ----
 Shape conv2d_output_shape(const Shape& x, const Shape& w, const Conv2dArgs& a);
-// x (N, C, H, W), w (O, C/groups, kH, kW), b (O) or undefined -> (N, O, Ho, Wo)
-Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& a);
+// x (N, C, H, W), w (O, C/groups, kH, kW), b (O) or undefined -> (N, O, Ho, Wo). x and w share a dtype;
+// y and b have out_dtype (x's by default; float32 for bf16 x and w: mixed precision, see above).
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& a,
+              std::optional<DType> out_dtype = std::nullopt);
 struct Conv2dGrads { Tensor dx, dw, db; };
+// dy, x and w share a dtype; dx, dw, db have grad_dtype (x's by default; float32 for bf16 inputs).
 Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const Conv2dArgs& a,
-                            bool need_dx, bool need_dw, bool need_db);
+                            bool need_dx, bool need_dw, bool need_db,
+                            std::optional<DType> grad_dtype = std::nullopt);
 
 // ---- batch normalisation over (N, H, W) per channel ----
 struct BatchNormResult { Tensor y, save_mean, save_invstd; };

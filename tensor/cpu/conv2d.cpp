@@ -1,5 +1,11 @@
 // conv2d.cpp (cpu): convolution forward, backward-data and backward-weights (with bias gradient)
-// through oneDNN, on plain NCHW / (G)OIHW tensors, primitives cached by shape and arguments.
+// through oneDNN on NCHW / (G)OIHW tensors, primitives cached by shape, arguments and dtypes.
+// float32 runs on the plain layouts as they are. bfloat16, and mixed precision (bf16 x, w and dy with
+// float32 y, bias, dx, dw, db: oneDNN accumulates in float32 and writes float32 directly), let oneDNN
+// choose the layouts (format any) so that it picks its AMX / AVX512-BF16 kernels, which want
+// channels-last or blocked data; execute_plain reorders into and out of them. A bf16 1x1 convolution
+// with stride 1 and no padding is per image a matrix product, which oneDNN's AMX matmul computes on the
+// NCHW layout itself, so those (most of ResNet's) skip the reorders.
 #include <fmt/ranges.h>
 
 #include "tensor/cpu/cpu_backend.h"
@@ -10,18 +16,30 @@ using namespace cpu;
 using dnnl::memory;
 
 namespace {
+memory::desc weight_md(const Tensor& w, int64_t groups) {
+  if (groups == 1) return plain_md(w, "conv2d");
+  return plain_md(w, {groups, w.size(0) / groups, w.size(1), w.size(2), w.size(3)}, "conv2d");
+}
+
+// The descriptor a primitive is created with: md itself for float32, "any layout" for bf16 operands.
+memory::desc chosen(const memory::desc& md, bool any) {
+  return any ? memory::desc(md.dims(), md.data_type(), memory::format_tag::any) : md;
+}
+
 struct ConvDescs {
-  memory::desc x, w, b, y;
+  memory::desc x, w, b, y;  // plain, as the tensors are
   memory::dims stride, dilation, pad_l, pad_r;
+  bool any = false;         // bf16 operands: let oneDNN choose the layouts
 };
 
-ConvDescs conv_descs(const Tensor& x, const Tensor& w, const Tensor& y, const ops::Conv2dArgs& a) {
+// Descriptors of x, w and y as given and of a bias (O) of dtype bias_dtype.
+ConvDescs conv_descs(const Tensor& x, const Tensor& w, const Tensor& y, const ops::Conv2dArgs& a, DType bias_dtype) {
   ConvDescs d;
   d.x = plain_md(x, "conv2d");
   d.y = plain_md(y, "conv2d");
-  if (a.groups == 1) d.w = plain_md(w, "conv2d");
-  else d.w = plain_md(w, {a.groups, w.size(0) / a.groups, w.size(1), w.size(2), w.size(3)}, "conv2d");
-  d.b = memory::desc({w.size(0)}, dnnl_type(x.dtype(), "conv2d"), memory::format_tag::a);
+  d.w = weight_md(w, a.groups);
+  d.b = memory::desc({w.size(0)}, dnnl_type(bias_dtype, "conv2d"), memory::format_tag::a);
+  d.any = x.dtype() == DType::BFloat16;
   d.stride = {a.stride[0], a.stride[1]};
   d.dilation = {a.dilation[0] - 1, a.dilation[1] - 1};  // oneDNN counts dilation from 0
   d.pad_l = {a.padding[0], a.padding[1]};
@@ -31,63 +49,117 @@ ConvDescs conv_descs(const Tensor& x, const Tensor& w, const Tensor& y, const op
   return d;
 }
 
-std::string conv_key(const char* what, const Tensor& x, const Tensor& w, const ops::Conv2dArgs& a, bool bias) {
-  return fmt::format("{} {} {} {} {} {} {} {} {}", what, x.shape(), w.shape(), a.stride, a.padding, a.dilation,
-                     a.groups, bias, int(x.dtype()));
+std::string conv_key(const char* what, const Tensor& x, const Tensor& w, const ops::Conv2dArgs& a, bool bias,
+                     DType out) {
+  return fmt::format("{} {} {} {} {} {} {} {} {} {}", what, x.shape(), w.shape(), a.stride, a.padding, a.dilation,
+                     a.groups, bias, int(x.dtype()), int(out));
 }
 
-dnnl::convolution_forward::primitive_desc forward_pd(const ConvDescs& d, bool bias) {
+dnnl::convolution_forward::primitive_desc forward_pd(const ConvDescs& d, const memory::desc& y, bool bias) {
   using fwd = dnnl::convolution_forward;
-  auto desc = bias ? fwd::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, d.x, d.w, d.b,
-                               d.y, d.stride, d.dilation, d.pad_l, d.pad_r)
-                   : fwd::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, d.x, d.w, d.y,
+  memory::desc x = chosen(d.x, d.any), w = chosen(d.w, d.any), yc = chosen(y, d.any);
+  auto desc = bias ? fwd::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, x, w, d.b, yc,
+                               d.stride, d.dilation, d.pad_l, d.pad_r)
+                   : fwd::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, x, w, yc,
                                d.stride, d.dilation, d.pad_l, d.pad_r);
   return fwd::primitive_desc(desc, dnnl_engine());
+}
+
+// ---- bf16 1x1 convolutions as matrix products over (N, C, H*W) ----
+bool pointwise(const Tensor& x, const Tensor& w, const ops::Conv2dArgs& a) {
+  return x.dtype() == DType::BFloat16 && a.groups == 1 && w.size(2) == 1 && w.size(3) == 1 && a.stride[0] == 1 &&
+         a.stride[1] == 1 && a.padding[0] == 0 && a.padding[1] == 0;
+}
+
+memory::desc mat(const Tensor& t, const memory::dims& dims, const memory::dims& strides) {
+  return memory::desc(dims, dnnl_type(t.dtype(), "conv2d"), strides);
+}
+
+// c (B, M, N) = a (B or 1, M, K) @ b (B or 1, K, N) with the given descriptors.
+void matmul_into(const std::string& key, const memory::desc& am, const Tensor& a, const memory::desc& bm,
+                 const Tensor& b, const memory::desc& cm, const Tensor& c) {
+  auto& prim = cached_primitive(key, [&] {
+    return dnnl::primitive(dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(am, bm, cm), dnnl_engine())));
+  });
+  execute_plain(prim, {{DNNL_ARG_SRC, am, a}, {DNNL_ARG_WEIGHTS, bm, b}, {DNNL_ARG_DST, cm, c, true}});
+}
+
+// y[n] (O, HW) = W (O, C) @ x[n] (C, HW) + b. The bias is a separate add: oneDNN's AMX matmul takes
+// a bias per column only, and this one is per row.
+void pointwise_forward(Backend& be, const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
+                       const std::string& key) {
+  int64_t N = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3), O = w.size(0);
+  matmul_into(key, mat(w, {1, O, C}, {O * C, C, 1}), w, mat(x, {N, C, HW}, {C * HW, HW, 1}), x,
+              mat(y, {N, O, HW}, {O * HW, HW, 1}), y);
+  if (b.defined()) be.binary(ops::BinaryOp::Add, y, y, ops::expand(ops::view(b, {1, O, 1, 1}), y.shape()));
+}
+
+// dx[n] (C, HW) = W^T (C, O) @ dy[n] (O, HW);  dW (O, C) = sum_n dy[n] (O, HW) @ x[n]^T (HW, C)
+void pointwise_backward(const ops::Conv2dGrads& g, const Tensor& dy, const Tensor& x, const Tensor& w,
+                        const std::string& key) {
+  int64_t N = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3), O = w.size(0);
+  memory::desc dym = mat(dy, {N, O, HW}, {O * HW, HW, 1});
+  if (g.dx.defined())
+    matmul_into(key + " data", mat(w, {1, C, O}, {O * C, 1, C}), w, dym, dy, mat(g.dx, {N, C, HW}, {C * HW, HW, 1}),
+                g.dx);
+  if (g.dw.defined()) {
+    Tensor per_image = N == 1 && g.dw.dtype() == DType::Float32 ? g.dw : ops::empty({N, O, C});  // (N, O, C)
+    matmul_into(key + " weights", dym, dy, mat(x, {N, HW, C}, {C * HW, 1, HW}), x,
+                mat(per_image, {N, O, C}, {O * C, C, 1}), per_image);
+    if (!per_image.same(g.dw)) ops::copy_(ops::view(g.dw, {O, C}), ops::sum(per_image, {0}));
+  }
+  if (g.db.defined()) ops::copy_(g.db, ops::sum(ops::to(dy, g.db.dtype()), {0, 2, 3}));
 }
 }  // namespace
 
 void CpuBackend::conv2d(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const ops::Conv2dArgs& a) {
-  ConvDescs d = conv_descs(x, w, y, a);
   bool bias = b.defined();
-  auto& prim = cached_primitive(conv_key("conv_fwd", x, w, a, bias),
-                                [&] { return dnnl::primitive(dnnl::convolution_forward(forward_pd(d, bias))); });
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(d.x, x)}, {DNNL_ARG_WEIGHTS, wrap(d.w, w)},
-                                       {DNNL_ARG_DST, wrap(d.y, y)}};
-  if (bias) args.emplace(DNNL_ARG_BIAS, wrap(d.b, b));
-  prim.execute(dnnl_stream(), args);
-  dnnl_stream().wait();
+  if (pointwise(x, w, a)) return pointwise_forward(*this, y, x, w, b, conv_key("conv_fwd 1x1", x, w, a, bias, y.dtype()));
+  ConvDescs d = conv_descs(x, w, y, a, y.dtype());
+  auto& prim = cached_primitive(conv_key("conv_fwd", x, w, a, bias, y.dtype()),
+                                [&] { return dnnl::primitive(dnnl::convolution_forward(forward_pd(d, d.y, bias))); });
+  std::vector<PlainArg> args{{DNNL_ARG_SRC, d.x, x}, {DNNL_ARG_WEIGHTS, d.w, w}, {DNNL_ARG_DST, d.y, y, true}};
+  if (bias) args.push_back({DNNL_ARG_BIAS, d.b, b});
+  execute_plain(prim, args);
 }
 
 void CpuBackend::conv2d_backward(const ops::Conv2dGrads& g, const Tensor& dy, const Tensor& x, const Tensor& w,
                                  const ops::Conv2dArgs& a) {
-  ConvDescs d = conv_descs(x, w, dy, a);
+  // d describes the forward as it ran but with a dy-typed output: the hint of both backward primitives.
+  // The gradients (dx, dw, db) may be float32 where x, w and dy are bf16.
+  DType gd = g.dx.defined() ? g.dx.dtype() : g.dw.defined() ? g.dw.dtype() : g.db.dtype();
+  if (pointwise(x, w, a)) return pointwise_backward(g, dy, x, w, conv_key("conv_bwd 1x1", x, w, a, false, gd));
+  ConvDescs d = conv_descs(x, w, dy, a, gd);
   if (g.dx.defined()) {
-    auto& prim = cached_primitive(conv_key("conv_bwd_data", x, w, a, false), [&] {
+    memory::desc dx_md = plain_md(g.dx, "conv2d");
+    auto& prim = cached_primitive(conv_key("conv_bwd_data", x, w, a, false, gd), [&] {
       using bwd = dnnl::convolution_backward_data;
-      bwd::desc desc(dnnl::algorithm::convolution_direct, d.x, d.w, d.y, d.stride, d.dilation, d.pad_l, d.pad_r);
-      return dnnl::primitive(bwd(bwd::primitive_desc(desc, dnnl_engine(), forward_pd(d, false))));
+      bwd::desc desc(dnnl::algorithm::convolution_direct, chosen(dx_md, d.any), chosen(d.w, d.any),
+                     chosen(d.y, d.any), d.stride, d.dilation, d.pad_l, d.pad_r);
+      return dnnl::primitive(bwd(bwd::primitive_desc(desc, dnnl_engine(), forward_pd(d, d.y, false))));
     });
-    prim.execute(dnnl_stream(), {{DNNL_ARG_DIFF_SRC, wrap(d.x, g.dx)}, {DNNL_ARG_WEIGHTS, wrap(d.w, w)},
-                                 {DNNL_ARG_DIFF_DST, wrap(d.y, dy)}});
+    execute_plain(prim, {{DNNL_ARG_DIFF_SRC, dx_md, g.dx, true}, {DNNL_ARG_WEIGHTS, d.w, w},
+                         {DNNL_ARG_DIFF_DST, d.y, dy}});
   }
   if (g.dw.defined() || g.db.defined()) {
     bool bias = g.db.defined();
     // oneDNN computes the bias gradient only together with the weight gradient.
-    Tensor dw = g.dw.defined() ? g.dw : ops::empty_like(w);
-    auto& prim = cached_primitive(conv_key("conv_bwd_weights", x, w, a, bias), [&] {
+    Tensor dw = g.dw.defined() ? g.dw : ops::empty(w.shape(), gd);
+    memory::desc dw_md = weight_md(dw, a.groups);
+    auto& prim = cached_primitive(conv_key("conv_bwd_weights", x, w, a, bias, gd), [&] {
       using bwd = dnnl::convolution_backward_weights;
-      auto desc = bias ? bwd::desc(dnnl::algorithm::convolution_direct, d.x, d.w, d.b, d.y, d.stride, d.dilation,
+      memory::desc xc = chosen(d.x, d.any), dwc = chosen(dw_md, d.any), dyc = chosen(d.y, d.any);
+      auto desc = bias ? bwd::desc(dnnl::algorithm::convolution_direct, xc, dwc, d.b, dyc, d.stride, d.dilation,
                                    d.pad_l, d.pad_r)
-                       : bwd::desc(dnnl::algorithm::convolution_direct, d.x, d.w, d.y, d.stride, d.dilation, d.pad_l,
+                       : bwd::desc(dnnl::algorithm::convolution_direct, xc, dwc, dyc, d.stride, d.dilation, d.pad_l,
                                    d.pad_r);
-      return dnnl::primitive(bwd(bwd::primitive_desc(desc, dnnl_engine(), forward_pd(d, bias))));
+      return dnnl::primitive(bwd(bwd::primitive_desc(desc, dnnl_engine(), forward_pd(d, d.y, bias))));
     });
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(d.x, x)}, {DNNL_ARG_DIFF_WEIGHTS, wrap(d.w, dw)},
-                                         {DNNL_ARG_DIFF_DST, wrap(d.y, dy)}};
-    if (bias) args.emplace(DNNL_ARG_DIFF_BIAS, wrap(d.b, g.db));
-    prim.execute(dnnl_stream(), args);
+    std::vector<PlainArg> args{{DNNL_ARG_SRC, d.x, x}, {DNNL_ARG_DIFF_WEIGHTS, dw_md, dw, true},
+                               {DNNL_ARG_DIFF_DST, d.y, dy}};
+    if (bias) args.push_back({DNNL_ARG_DIFF_BIAS, d.b, g.db, true});
+    execute_plain(prim, args);
   }
-  dnnl_stream().wait();
 }
 
 }  // namespace mdp

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "tensor/error.h"
+#include "tensor/ops.h"
 
 namespace mdp::cpu {
 
@@ -50,6 +51,28 @@ dnnl::primitive& cached_primitive(const std::string& key, const std::function<dn
   auto it = cache.find(key);
   if (it == cache.end()) it = cache.emplace(key, make()).first;
   return it->second;
+}
+
+void execute_plain(const dnnl::primitive& prim, const std::vector<PlainArg>& args) {
+  std::unordered_map<int, dnnl::memory> exec;
+  std::vector<std::pair<dnnl::memory, dnnl::memory>> write_back;  // (chosen layout, plain)
+  std::vector<Tensor> scratch;
+  for (const PlainArg& a : args) {
+    dnnl::memory plain = wrap(a.md, a.t);
+    dnnl::memory::desc want(*dnnl_primitive_desc_query_md(prim.get_primitive_desc(), dnnl_query_exec_arg_md, a.arg));
+    if (want == a.md) {
+      exec.emplace(a.arg, plain);
+      continue;
+    }
+    scratch.push_back(ops::empty({int64_t(want.get_size())}, DType::UInt8));
+    dnnl::memory staged(want, dnnl_engine(), scratch.back().raw_data());
+    if (a.output) write_back.emplace_back(staged, plain);
+    else dnnl::reorder(plain, staged).execute(dnnl_stream(), plain, staged);
+    exec.emplace(a.arg, staged);
+  }
+  prim.execute(dnnl_stream(), exec);
+  for (auto& [staged, plain] : write_back) dnnl::reorder(staged, plain).execute(dnnl_stream(), staged, plain);
+  dnnl_stream().wait();
 }
 
 }  // namespace mdp::cpu

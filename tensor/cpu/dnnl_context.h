@@ -20,4 +20,15 @@ dnnl::memory wrap(const dnnl::memory::desc& md, const Tensor& t);  // a memory o
 // Returns the cached primitive for key, building it with make() the first time.
 dnnl::primitive& cached_primitive(const std::string& key, const std::function<dnnl::primitive()>& make);
 
+// One argument of a primitive: the tensor and its plain descriptor (plain_md). An argument whose layout
+// the primitive chose itself (format_tag::any: the blocked / channels-last layouts of oneDNN's AMX and
+// AVX-512 bf16 kernels) goes through a scratch buffer, reordered in for inputs and back for outputs.
+struct PlainArg {
+  int arg;
+  dnnl::memory::desc md;
+  Tensor t;
+  bool output = false;
+};
+void execute_plain(const dnnl::primitive& prim, const std::vector<PlainArg>& args);
+
 }  // namespace mdp::cpu

@@ -1,6 +1,10 @@
 // matmul.cpp (cpu): batched matrix products through oneDNN's matmul primitive, which takes the
 // operands' strides as they are (transposed views need no copy). A batch stride of 0 is a broadcast.
+// float32, bfloat16, and mixed precision (bf16 operands, float32 out: AMX / AVX512-BF16 kernels
+// accumulating in float32).
 #include <fmt/ranges.h>
+
+#include <algorithm>
 
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/dnnl_context.h"
@@ -12,7 +16,10 @@ using dnnl::memory;
 namespace {
 memory::desc operand_md(const Tensor& t) {
   memory::dims dims(t.shape().begin(), t.shape().end()), st(t.strides().begin(), t.strides().end());
-  if (st[0] == 0) dims[0] = 1;  // broadcast batch
+  if (st[0] == 0) {  // broadcast batch: one matrix, with a batch stride past it (a 0 stride reads as a
+    dims[0] = 1;      // transposed layout to oneDNN, which then falls back to its reference kernel)
+    st[0] = std::max(st[1] * (dims[1] - 1) + st[2] * (dims[2] - 1) + 1, int64_t(1));
+  }
   return memory::desc(dims, dnnl_type(t.dtype(), "matmul"), st);
 }
 }  // namespace

@@ -170,6 +170,13 @@ BOOST_AUTO_TEST_CASE(matmul) {
                ops::matmul(ops::narrow(a, 0, 2, 1), b), ops::matmul(a, ops::narrow(b, 1, 1, 1)),
                ops::matmul(ba, ops::transpose(ba, 1, 2))};
     }, dt == DType::Float32 ? 1e-4 : atol_for(dt), dt == DType::Float32 ? 1e-4 : rtol_for(dt));
+  // mixed precision: bf16 operands, float32 result (float32 accumulation on both sides, see tests/tensor)
+  compare("matmul bf16 -> f32", [&](Device d) {
+    Tensor a = on(a0, d, DType::BFloat16), b = on(b0, d, DType::BFloat16), ba = on(ba0, d, DType::BFloat16);
+    Tensor bb = on(bb0, d, DType::BFloat16);
+    return V{ops::matmul(a, b, false, false, DType::Float32), ops::matmul(ba, bb, false, false, DType::Float32),
+             ops::matmul(ba, ba, false, true, DType::Float32), ops::matmul(ops::transpose(b, 0, 1), a, false, true, DType::Float32)};
+  }, 1e-3, 1e-3);
   cuda::set_allow_tf32(true);
   compare("matmul tf32", [&](Device d) { return V{ops::matmul(on(ba0, d), on(bb0, d))}; }, 2e-2, 2e-2);
   cuda::set_allow_tf32(false);
@@ -200,6 +207,21 @@ BOOST_AUTO_TEST_CASE(conv2d) {
         return r;
       }, dt == DType::Float32 ? 1e-4 : dt == DType::BFloat16 ? 5e-2 : 1e-9, dt == DType::Float32 ? 1e-4 : rtol_for(dt));
     }
+  // Mixed precision: bf16 x, w, dy; float32 y, dx, dw, db. cuDNN rounds y, dx and dw to bf16 before the
+  // cast (see cuda/conv2d.cpp), so bf16 tolerances.
+  for (const Case& c : cases) {
+    Tensor x0 = randn(c.x, DType::Float32, 9), w0 = randn(c.w, DType::Float32, 10);
+    Tensor b0 = c.bias ? randn({c.w[0]}, DType::Float32, 11) : Tensor();
+    Tensor dy0 = randn(ops::conv2d_output_shape(c.x, c.w, c.a), DType::Float32, 12);
+    compare("conv2d " + shape_str(c.x) + " " + shape_str(c.w) + " bf16 -> f32", [&](Device d) {
+      Tensor x = on(x0, d, DType::BFloat16), w = on(w0, d, DType::BFloat16), dy = on(dy0, d, DType::BFloat16);
+      Tensor b = c.bias ? on(b0, d) : Tensor();
+      auto g = ops::conv2d_backward(dy, x, w, c.a, true, true, c.bias, DType::Float32);
+      V r{ops::conv2d(x, w, b, c.a, DType::Float32), g.dx, g.dw};
+      if (c.bias) r.push_back(g.db);
+      return r;
+    }, 5e-2, kBf16Tol);
+  }
   cuda::set_allow_tf32(true);
   Tensor x0 = randn({2, 16, 12, 12}, DType::Float32, 13), w0 = randn({8, 16, 3, 3}, DType::Float32, 14);
   compare("conv2d tf32", [&](Device d) { return V{ops::conv2d(on(x0, d), on(w0, d), Tensor(), {{1, 1}, {1, 1}, {1, 1}, 1})}; },

@@ -1,6 +1,11 @@
 // Suite fast_vs_reference: every op of the CPU backend against the reference backend on the same
-// float32 inputs, forward and backward, including non-contiguous, broadcast, size-0 and size-1 cases.
+// float32 inputs, forward and backward, including non-contiguous, broadcast, size-0 and size-1 cases;
+// conv2d and matmul also in bfloat16 and mixed precision (bf16 inputs, float32 results), and the
+// float32 <-> bfloat16 cast.
 #include <boost/test/unit_test.hpp>
+
+#include <cmath>
+#include <optional>
 
 #include "tensor/backend.h"
 #include "tests/common.h"
@@ -127,6 +132,89 @@ BOOST_AUTO_TEST_CASE(conv2d) {
       return r;
     }, 1e-4, 1e-4);
   }
+}
+
+// bf16: both backends get the same bf16 inputs and sum exact products, the reference in double and
+// oneDNN in float32. Mixed-precision (float32) results then differ only by float32 summation:
+// atol 1e-3 + rtol 1e-3 on values of size ~1-10. bf16 results may also round to neighbouring bf16
+// values (2^-8 relative): atol = rtol = 2e-2.
+constexpr double kMixedTol = 1e-3, kBf16Tol = 2e-2;
+
+BOOST_AUTO_TEST_CASE(bf16_cast) {
+  // Round to nearest even (u = 2^-7 is bf16's spacing in [1, 2): ties go to the even mantissa), NaN
+  // stays NaN, infinity stays; a large value is within half a spacing.
+  double u = std::ldexp(1.0, -7);
+  std::vector<double> in{1.0, 1 + u / 2, 1 + u * 1.5, 1 + u / 2 + u / 64, -1 - u * 1.5, 3.0e38, INFINITY, NAN, 0.0};
+  std::vector<double> want{1.0, 1.0, 1 + 2 * u, 1 + u, -1 - 2 * u, 3.0e38, INFINITY, NAN, 0.0};
+  Tensor x = ops::from_vector(in, {int64_t(in.size())});
+  for (bool ref : {false, true}) {
+    std::optional<ReferenceScope> scope;
+    if (ref) scope.emplace();
+    std::vector<double> got = ops::to_vector(ops::to(x, DType::BFloat16));
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (std::isnan(want[i])) { BOOST_TEST(std::isnan(got[i])); continue; }
+      if (i == 5) { BOOST_TEST(std::fabs(got[i] - want[i]) <= std::fabs(want[i]) * u / 2); continue; }
+      BOOST_TEST(got[i] == want[i], (ref ? "reference" : "cpu") << " value " << i << ": " << got[i] << " vs " << want[i]);
+    }
+  }
+  Tensor at = ops::transpose(randn({5, 4, 3}, DType::Float32, 3), 0, 2);
+  compare("cast f32 -> bf16 -> f32", [&] {
+    Tensor b = ops::to(at, DType::BFloat16);
+    return V{b, ops::to(b, DType::Float32), ops::to(ops::transpose(b, 0, 1), DType::Float32)};
+  }, 0, 0);
+}
+
+BOOST_AUTO_TEST_CASE(bf16_matmul) {
+  Tensor a = ops::to(randn({5, 7}, DType::Float32, 5), DType::BFloat16), b = ops::to(randn({7, 3}, DType::Float32, 6), DType::BFloat16);
+  Tensor ba = ops::to(randn({4, 37, 70}, DType::Float32, 7), DType::BFloat16);
+  Tensor bb = ops::to(randn({1, 70, 24}, DType::Float32, 8), DType::BFloat16);
+  for (bool mixed : {true, false}) {
+    std::optional<DType> od = mixed ? std::optional<DType>(DType::Float32) : std::nullopt;
+    compare(mixed ? "matmul bf16 -> f32" : "matmul bf16", [&] {
+      return V{ops::matmul(a, b, false, false, od), ops::matmul(ops::transpose(b, 0, 1), a, false, true, od),
+               ops::matmul(ba, bb, false, false, od), ops::matmul(ba, ba, false, true, od),
+               ops::matmul(ba, ba, true, false, od)};
+    }, mixed ? kMixedTol : kBf16Tol, mixed ? kMixedTol : kBf16Tol);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bf16_conv2d) {
+  struct Case { Shape x, w; ops::Conv2dArgs a; bool bias; };
+  std::vector<Case> cases = {
+      {{2, 3, 9, 9}, {4, 3, 3, 3}, {{1, 1}, {1, 1}, {1, 1}, 1}, true},
+      {{2, 4, 11, 10}, {6, 4, 3, 3}, {{2, 2}, {1, 1}, {1, 1}, 1}, false},
+      {{1, 3, 13, 13}, {5, 3, 3, 3}, {{1, 1}, {2, 2}, {2, 2}, 1}, true},
+      {{2, 6, 8, 8}, {6, 3, 3, 3}, {{1, 1}, {1, 1}, {1, 1}, 2}, true},
+      {{1, 3, 16, 16}, {8, 3, 7, 7}, {{2, 2}, {3, 3}, {1, 1}, 1}, false},
+      {{2, 32, 10, 9}, {64, 32, 3, 3}, {{1, 1}, {1, 1}, {1, 1}, 1}, false},  // AMX-sized channels
+      {{2, 64, 7, 7}, {32, 64, 1, 1}, {{1, 1}, {0, 0}, {1, 1}, 1}, true},    // 1x1: the matmul path
+      {{1, 48, 5, 6}, {80, 48, 1, 1}, {{1, 1}, {0, 0}, {1, 1}, 1}, false},   // 1x1, one image
+      {{2, 32, 9, 9}, {64, 32, 1, 1}, {{2, 2}, {0, 0}, {1, 1}, 1}, false},   // 1x1 stride 2: the conv path
+      {{1, 2, 1, 1}, {3, 2, 1, 1}, {{1, 1}, {0, 0}, {1, 1}, 1}, true},
+  };
+  for (const Case& c : cases)
+    for (bool mixed : {true, false}) {
+      DType gd = mixed ? DType::Float32 : DType::BFloat16;
+      Tensor x = ops::to(randn(c.x, DType::Float32, 9), DType::BFloat16);
+      Tensor w = ops::to(randn(c.w, DType::Float32, 10), DType::BFloat16);
+      Tensor b = c.bias ? ops::to(randn({c.w[0]}, DType::Float32, 11), gd) : Tensor();
+      Tensor dy = ops::to(randn(ops::conv2d_output_shape(c.x, c.w, c.a), DType::Float32, 12), DType::BFloat16);
+      compare("conv2d " + shape_str(c.x) + " " + shape_str(c.w) + (mixed ? " bf16 -> f32" : " bf16"), [&] {
+        auto g = ops::conv2d_backward(dy, x, w, c.a, true, true, c.bias, gd);
+        V r{ops::conv2d(x, w, b, c.a, gd), g.dx, g.dw};
+        if (c.bias) r.push_back(g.db);
+        for (const Tensor& t : r) BOOST_TEST(t.dtype() == gd);
+        // without dx (as for a network's first layer), and only the bias gradient
+        auto g2 = ops::conv2d_backward(dy, x, w, c.a, false, true, false, gd);
+        r.push_back(g2.dw);
+        if (c.bias) r.push_back(ops::conv2d_backward(dy, x, w, c.a, false, false, true, gd).db);
+        return r;
+      }, mixed ? kMixedTol : kBf16Tol, mixed ? kMixedTol : kBf16Tol);
+    }
+  BOOST_TEST(throws_with([] { ops::conv2d(ops::zeros({1, 1, 3, 3}), ops::zeros({1, 1, 1, 1}), Tensor(), {}, DType::BFloat16); },
+                         {"conv2d", "bfloat16 result from float32 inputs"}));
+  BOOST_TEST(throws_with([] { ops::matmul(ops::zeros({2, 2}, DType::BFloat16), ops::zeros({2, 2}, DType::BFloat16), false, false, DType::Float64); },
+                         {"matmul", "float64 result from bfloat16"}));
 }
 
 BOOST_AUTO_TEST_CASE(batch_norm) {
