@@ -1,7 +1,9 @@
 // bench.cpp: `mdp bench --workload W --batch B --size S --threads T --steps N [--warmup W] [--device D]
 // [--precision P]`: warm up, time N steps, print {"workload", "framework", "device", "precision", "batch",
 // "size", "threads", "steps", "ms_per_step", "images_per_s", "peak_rss_mb", "peak_device_mb"} on stdout and
-// the achieved GFLOP/s (forward FLOPs x 3 for training) on stderr.
+// the achieved GFLOP/s (forward FLOPs x 3 for training) on stderr. --precision bf16 runs every step
+// under an AutocastGuard (autograd/autocast.h): conv and linear in bf16 with float32 accumulation,
+// float32 parameters, batch norm, loss and optimizer, as the peer's torch.autocast(bfloat16).
 #include "apps/bench.h"
 
 #include <omp.h>
@@ -12,6 +14,7 @@
 #include <functional>
 
 #include "apps/cli.h"
+#include "autograd/autocast.h"
 #include "mdp/mdp_net.h"
 #include "mdp/prototype_bank.h"
 #include "mdp/proto_loss.h"
@@ -128,7 +131,6 @@ int bench_main(int argc, char** argv) {
             "size at least 32");
   std::string precision = p.str("--precision");
   MDP_CHECK(precision == "fp32" || precision == "bf16", "mdp bench: --precision must be fp32 or bf16, got '{}'", precision);
-  MDP_CHECK(precision == "fp32", "mdp bench: --precision bf16 is not implemented yet (bf16 mixed precision is open work)");
   Device dev = Device::parse(p.str("--device"));
   omp_set_num_threads(int(T));
   manual_seed(uint64_t(p.integer("--seed")));
@@ -139,6 +141,7 @@ int bench_main(int argc, char** argv) {
   else if (wl == "mdp-pretrain") w = pretraining(B, S, dev);
   else throw Error(fmt::format("mdp bench: unknown workload '{}' (resnet50-train, resnet50-infer, deeplabv3-train, "
                                "deeplabv3-infer, mdp-pretrain)", wl));
+  AutocastGuard autocast(precision == "bf16");
   for (int64_t i = 0; i < W; ++i) w.step();
   auto t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < N; ++i) w.step();
