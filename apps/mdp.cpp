@@ -8,6 +8,7 @@
 
 #include "apps/bench.h"
 #include "apps/demo.h"
+#include "apps/experiment.h"
 #include "apps/predict.h"
 #include "apps/pretrain.h"
 #include "apps/train.h"
@@ -24,9 +25,9 @@ const char* kUsage =
     "  eval       mIoU / per-class IoU / aAcc of a checkpoint on the validation split\n"
     "  predict    label PNGs and colour overlays for an image or a directory\n"
     "  bench      time a workload of ../shared/peer/torch_peer.py, print its JSON line\n"
+    "  experiment paper-ablations: the paper's baselines and ablations on generated domains, mIoU table\n"
     "  data check verify a dataset's image/label pairs and print its class histogram\n"
-    "  help       this text\n\n"
-    "Not implemented yet: experiment (the paper's ablations).\n";
+    "  help       this text\n";
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
     if (cmd == "pretrain") return mdp::apps::pretrain_main(argc, argv);
     if (cmd == "predict") return mdp::apps::predict_main(argc, argv);
     if (cmd == "bench") return mdp::apps::bench_main(argc, argv);
+    if (cmd == "experiment") return mdp::apps::experiment_main(argc, argv);
     if (cmd == "data") {
       std::string sub = argc > 2 ? argv[2] : "";
       if (sub != "check") {

@@ -1,14 +1,23 @@
-// pretrain.cpp: one MDP iteration (mdp-method.md §9), top to bottom:
+// pretrain.cpp: `mdp pretrain`. One MDP iteration (mdp-method.md §9), top to bottom:
 //   batch over the concatenated label space -> cross-dataset mixing -> query network -> labels
 //   nearest-downsampled to stride 8 -> pixel-to-prototype loss + sparse coding -> backward -> SGD ->
 //   momentum update of the key network -> key embeddings of the same batch -> prototype bank update.
-// Checkpoints hold the query and key networks and the bank (resume), plus backbone.safetensors: the
-// query backbone alone in torchvision naming, which `mdp train` starts from (model.pretrained).
+// pretrain.method picks the paper's baselines instead, on the same data, schedule and backbone:
+//   supervised      DeepLabV3 with one classifier over the concatenated classes, cross-entropy;
+//   multi-head      the same network, each sample's softmax restricted to its own dataset's classes (the
+//                   final 1x1 conv is then one classifier per dataset on a shared backbone and head);
+//   pixel-contrast  backbone + projection head with pixel-to-pixel supervised contrast inside each image.
+// pretrain.sequential trains on one dataset after another (data.datasets order, equal shares of the
+// iterations, the learning-rate schedule restarting for each). Checkpoints hold the trained networks (and
+// the bank), plus backbone.safetensors: the backbone alone in torchvision naming, which `mdp train`
+// starts from (model.pretrained).
 #include "apps/pretrain.h"
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <filesystem>
 #include <sstream>
 
@@ -20,8 +29,11 @@
 #include "data/loader.h"
 #include "mdp/mdp_net.h"
 #include "mdp/mixing.h"
+#include "mdp/multi_head.h"
 #include "mdp/proto_loss.h"
+#include "mdp/pixel_contrast.h"
 #include "mdp/prototype_bank.h"
+#include "mdp/pseudo_label.h"
 #include "nn/checkpoint.h"
 #include "nn/lr_schedule.h"
 #include "nn/optimizer.h"
@@ -46,10 +58,15 @@ std::vector<Key> pretrain_schema() {
       {"data.roots", Type::StringList, "[]", "their roots (generated: one root for all; empty = <work-dir>/data)"},
       {"data.splits", Type::StringList, "[]", "their training splits (empty: data.train_split for all)"},
       {"data.weights", Type::FloatList, "[]", "sampling weight of each dataset (empty: in proportion to size)"},
+      {"data.unlabeled", Type::IntList, "[]", "indices into data.datasets read without labels (MDP: pseudo-labels)"},
+      {"data.label_mapping", Type::String, "", "label unification: a file merging classes across datasets"},
+      {"pretrain.method", Type::String, "mdp", "mdp | supervised | multi-head | pixel-contrast"},
+      {"pretrain.sequential", Type::Bool, "false", "one dataset after another instead of all at once"},
       {"model.depth", Type::Int, "50", "ResNet depth: 18, 34, 50, 101"},
       {"model.width", Type::Float, "1.0", "ResNet width multiplier"},
       {"model.deep_stem", Type::Bool, "false", "v1c deep stem"},
       {"model.pretrained", Type::String, "", "initial backbone weights (the two-stage ImageNet -> MDP variant)"},
+      {"model.channels", Type::Int, "512", "supervised and multi-head: DeepLabV3 (MMSeg) head channels"},
       {"mdp.dim", Type::Int, "256", "embedding dimension D"},
       {"mdp.tau", Type::Float, "0.07", "temperature"},
       {"mdp.sparse_coding", Type::String, "pull", "pull (setting 2) | exclude (setting 1) | none"},
@@ -63,6 +80,11 @@ std::vector<Key> pretrain_schema() {
       {"mdp.region_mix", Type::Float, "0.25", "probability of region-level (CutMix) mixing per sample"},
       {"mdp.pixel_mix", Type::Float, "0.25", "probability of pixel-level (ClassMix) mixing per sample"},
       {"mdp.blend", Type::Bool, "false", "pixel mixing as blended intermediate classes (soft targets)"},
+      {"mdp.pseudo_threshold", Type::Float, "-1", "unlabeled pixels: least cosine to the nearest prototype (-1: none)"},
+      {"pixel_contrast.tau", Type::Float, "0.1", "pixel-contrast: temperature"},
+      {"pixel_contrast.base_tau", Type::Float, "0.07", "pixel-contrast: the loss is scaled by tau / base_tau"},
+      {"pixel_contrast.max_views", Type::Int, "100", "pixel-contrast: anchors per class and image"},
+      {"pixel_contrast.max_samples", Type::Int, "1024", "pixel-contrast: anchors per batch"},
       {"train.batch", Type::Int, "16", "images per iteration"},
       {"train.iters", Type::Int, "10000", "iterations"},
       {"train.lr", Type::Float, "0.01", "base learning rate"},
@@ -113,15 +135,96 @@ void write_similarity_plot(const std::string& path, const PrototypeBank& bank, c
   for (int d = 1; d < ls.num_datasets(); ++d) groups.push_back(ls.offset(d));
   write_heatmap(path, "cosine similarity of the class prototypes, grouped by dataset", m, ls.class_names(), groups);
 }
+// What a pretraining method trains. MDP and pixel-to-pixel contrast: an embedding network (backbone and
+// projection head; MDP also its momentum copy `key`); supervised and multi-head: a DeepLabV3 over the
+// concatenated classes.
+struct Nets {
+  std::unique_ptr<MDPNet> query, key;
+  std::unique_ptr<nn::DeepLabV3> seg;
+  nn::Module& trained() { return query ? static_cast<nn::Module&>(*query) : *seg; }
+  nn::ResNet& backbone() { return query ? query->backbone() : seg->backbone(); }
+};
+
+// A dataset read without its labels (data.unlabeled): MDP gives its pixels pseudo-labels.
+class WithoutLabels : public data::Dataset {
+ public:
+  explicit WithoutLabels(std::shared_ptr<const data::Dataset> d) : d_(std::move(d)) {}
+  int64_t size() const override { return d_->size(); }
+  data::Sample get(int64_t i) const override {
+    data::Sample s = d_->get(i);
+    s.label.clear();
+    s.label_path.clear();
+    return s;
+  }
+  std::string describe(int64_t i) const override { return d_->describe(i) + " (labels not used)"; }
+  std::string name() const override { return d_->name(); }
+  const std::vector<std::string>& class_names() const override { return none_; }
+  const data::Palette& palette() const override { return palette_; }
+  bool has_labels() const override { return false; }
+
+ private:
+  std::shared_ptr<const data::Dataset> d_;
+  std::vector<std::string> none_;
+  data::Palette palette_;
+};
+
+// Unlabeled samples of the batch get pseudo-labels (mdp-method.md §1.4): the key network's embedding of
+// each stride-8 pixel takes the class of its most similar filled prototype (ignore below the threshold or
+// while no prototype exists), upsampled (nearest) to the crop, before mixing. labels (N, H, W) int64 on
+// the CPU is updated in place for those samples; returns the number of stride-8 pixels labelled.
+int64_t fill_pseudo_labels(MDPNet& key, const PrototypeBank& bank, const data::Batch& batch, const std::vector<bool>& unlabeled,
+                           double threshold, Device dev, Tensor& labels) {
+  std::vector<double> ids = ops::to_vector(batch.dataset_ids);
+  std::vector<double> pick;
+  for (size_t n = 0; n < ids.size(); ++n)
+    if (unlabeled[size_t(ids[n])]) pick.push_back(double(n));
+  if (pick.empty()) return 0;
+  NoGradGuard ng;
+  Tensor index = ops::from_vector(pick, {int64_t(pick.size())}, DType::Int64);
+  Tensor x = ops::to(ops::index_select(batch.images, 0, index), dev);
+  Tensor y8 = pseudo_labels(key.forward(x), bank.prototypes(), bank.filled(), threshold, batch.ignore_index);
+  int64_t H = labels.size(1), W = labels.size(2), h = y8.size(1), w = y8.size(2);
+  std::vector<double> small = ops::to_vector(y8);
+  labels = ops::contiguous(labels);
+  int64_t* out = labels.data<int64_t>();
+  int64_t labelled = 0;
+  for (size_t j = 0; j < pick.size(); ++j) {
+    const double* src = small.data() + j * size_t(h * w);
+    for (int64_t i = 0; i < h * w; ++i) labelled += int64_t(src[i]) != batch.ignore_index;
+    int64_t* dst = out + int64_t(pick[j]) * H * W;
+    for (int64_t yy = 0; yy < H; ++yy)  // nearest, as resize_nearest: source index floor(y * h / H)
+      for (int64_t xx = 0; xx < W; ++xx) dst[yy * W + xx] = int64_t(src[(yy * h / H) * w + xx * w / W]);
+  }
+  return labelled;
+}
+
+// Sequential pretraining: stage s of S covers iterations [begin, end) (0-based), dataset s only.
+struct Stage {
+  int index = 0;
+  int64_t begin = 0, end = 0;
+};
+Stage stage_of(int64_t it0, int64_t iters, int stages) {
+  Stage s;
+  s.index = int(std::min<int64_t>(int64_t(stages) - 1, it0 * stages / iters));
+  s.begin = int64_t(s.index) * iters / stages;
+  s.end = int64_t(s.index + 1) * iters / stages;
+  return s;
+}
 }  // namespace
 
 int pretrain_main(int argc, char** argv) {
   Config c(pretrain_schema());
   RunSetup run;
-  if (!setup_run("pretrain", "Multi-Dataset Pretraining: pixel-to-prototype contrast over concatenated label spaces.", "work_dirs/pretrain", argc, argv, c, run)) return 0;
+  if (!setup_run("pretrain", "Multi-Dataset Pretraining: pixel-to-prototype contrast over concatenated label spaces.",
+                 "work_dirs/pretrain", argc, argv, c, run))
+    return 0;
   const std::string work = run.work;
   const bool resume = run.resume;
   const nn::TrainingState& resumed = run.resumed;
+  const std::string method = c.s("pretrain.method");
+  MDP_CHECK(method == "mdp" || method == "supervised" || method == "multi-head" || method == "pixel-contrast",
+            "config: pretrain.method '{}' is not mdp, supervised, multi-head or pixel-contrast", method);
+  const bool is_mdp = method == "mdp", embeds = is_mdp || method == "pixel-contrast";
   prepare_work_dir(work);
   write_text_atomically((fs::path(work) / "config.yaml").string(), c.yaml());
   omp_set_num_threads(int(c.i("train.threads")));
@@ -131,6 +234,7 @@ int pretrain_main(int argc, char** argv) {
   // The concatenated label space.
   auto names = c.sl("data.datasets"), roots = c.sl("data.roots"), splits = c.sl("data.splits");
   auto weights = c.fl("data.weights");
+  auto unlabeled_idx = c.il("data.unlabeled");
   MDP_CHECK(!names.empty(), "config: data.datasets is empty");
   MDP_CHECK(roots.empty() || roots.size() == names.size() || roots.size() == 1,
             "config: data.roots has {} entries for {} datasets", roots.size(), names.size());
@@ -138,6 +242,9 @@ int pretrain_main(int argc, char** argv) {
             names.size());
   MDP_CHECK(weights.empty() || weights.size() == names.size(), "config: data.weights has {} entries for {} datasets",
             weights.size(), names.size());
+  for (int64_t u : unlabeled_idx)
+    MDP_CHECK(u >= 0 && u < int64_t(names.size()), "config: data.unlabeled names dataset {}, but data.datasets has {} (0-based)",
+              u, names.size());
   std::vector<data::LabelSpaceMember> members;
   for (size_t i = 0; i < names.size(); ++i) {
     std::string kind = names[i], domain;
@@ -147,35 +254,60 @@ int pretrain_main(int argc, char** argv) {
     }
     std::string root = roots.empty() ? (fs::path(work) / "data").string() : roots[roots.size() == 1 ? 0 : i];
     std::string split = splits.empty() ? c.s("data.train_split") : splits[i];
-    auto ds = open_dataset(kind, root, split, domain, uint64_t(c.i("data.seed")), c.il("data.generated_size"),
-                           c.il("data.generated_images"));
+    std::shared_ptr<const data::Dataset> ds = open_dataset(kind, root, split, domain, uint64_t(c.i("data.seed")),
+                                                           c.il("data.generated_size"), c.il("data.generated_images"));
+    if (std::find(unlabeled_idx.begin(), unlabeled_idx.end(), int64_t(i)) != unlabeled_idx.end())
+      ds = std::make_shared<WithoutLabels>(ds);
     double w = weights.empty() ? double(ds->size()) : weights[i];
     members.push_back({ds, w, kind == "generated" ? domain : ""});
   }
-  auto ls = std::make_shared<data::LabelSpace>(members);
+  data::LabelMerges merges;
+  if (!c.s("data.label_mapping").empty()) merges = data::read_label_mapping(c.s("data.label_mapping"));
+  auto ls = std::make_shared<data::LabelSpace>(members, merges);
   const int64_t C = ls->num_classes();
   std::vector<int64_t> class_dataset(static_cast<size_t>(C));
-  for (int64_t g = 0; g < C; ++g) class_dataset[size_t(g)] = ls->local_id(int(g)).first;
+  for (int64_t g = 0; g < C; ++g) class_dataset[size_t(g)] = ls->dataset_of_class(int(g));
+  std::vector<bool> unlabeled(size_t(ls->num_datasets()));
+  bool any_unlabeled = false;
+  for (int d = 0; d < ls->num_datasets(); ++d) any_unlabeled |= (unlabeled[size_t(d)] = !ls->labeled(d));
+  MDP_CHECK(!any_unlabeled || is_mdp,
+            "config: unlabeled datasets need pretrain.method mdp (their pseudo-labels come from the prototypes), not {}", method);
+  const bool sequential = c.b("pretrain.sequential");
+  const int stages = sequential ? ls->num_datasets() : 1;
+  const int64_t iters = c.i("train.iters"), ckpt_every = c.i("train.checkpoint_interval");
+  MDP_CHECK(iters >= stages, "config: train.iters ({}) is less than the {} sequential stages", iters, stages);
+  MixOptions mix{c.f("mdp.region_mix"), c.f("mdp.pixel_mix"), c.b("mdp.blend"), ls->ignore_index()};
+  MDP_CHECK(method != "multi-head" || (mix.region_prob == 0 && mix.pixel_prob == 0),
+            "config: pretrain.method multi-head classifies each image with its own dataset's head, so it cannot mix images "
+            "across datasets: set mdp.region_mix=0 and mdp.pixel_mix=0");
 
-  MDPNetConfig mc{nn::ResNetConfig{int(c.i("model.depth")), {false, true, true}, c.b("model.deep_stem"), c.f("model.width"), 1000,
-                                   false},
-                  c.i("mdp.dim")};
-  MDPNet q(mc), k(mc);
-  if (!c.s("model.pretrained").empty() && !resume) load_pretrained_backbone(q, c.s("model.pretrained"));
-  copy_weights(k, q);
-  k.set_frozen(true);
-  q.to(dev);
-  k.to(dev);
-  q.train();
-  k.train();
-  nn::SGD opt(nn::make_param_groups(q), {c.f("train.lr"), c.f("train.momentum"), 0, c.f("train.weight_decay"), false});
-  nn::LrScheduleConfig sc;
-  sc.base_lr = c.f("train.lr");
-  sc.min_lr = c.f("train.min_lr");
-  sc.power = c.f("train.power");
-  sc.max_iters = c.i("train.iters");
-  sc.warmup_iters = c.i("train.warmup_iters");
-  nn::LrSchedule schedule(sc);
+  // The networks.
+  nn::ResNetConfig bc{int(c.i("model.depth")), {false, true, true}, c.b("model.deep_stem"), c.f("model.width"), 1000, false};
+  MDPNetConfig mc{bc, c.i("mdp.dim")};
+  Nets nets;
+  if (embeds) nets.query = std::make_unique<MDPNet>(mc);
+  else nets.seg = std::make_unique<nn::DeepLabV3>(nn::DeepLabV3Config{nn::SegLayout::MMSeg, bc, int(C), false, c.i("model.channels")});
+  if (!c.s("model.pretrained").empty() && !resume) load_pretrained_backbone(nets.trained(), c.s("model.pretrained"));
+  if (is_mdp) {
+    nets.key = std::make_unique<MDPNet>(mc);
+    copy_weights(*nets.key, *nets.query);
+    nets.key->set_frozen(true);
+    nets.key->to(dev);
+    nets.key->train();
+  }
+  nn::Module& net = nets.trained();
+  net.to(dev);
+  net.train();
+  nn::SGD opt(nn::make_param_groups(net), {c.f("train.lr"), c.f("train.momentum"), 0, c.f("train.weight_decay"), false});
+  auto schedule_for = [&](const Stage& st) {
+    nn::LrScheduleConfig sc;
+    sc.base_lr = c.f("train.lr");
+    sc.min_lr = c.f("train.min_lr");
+    sc.power = c.f("train.power");
+    sc.max_iters = st.end - st.begin;
+    sc.warmup_iters = c.i("train.warmup_iters");
+    return nn::LrSchedule(sc);
+  };
   PrototypeBank bank({C, c.i("mdp.dim"), c.s("mdp.bank"), c.i("mdp.queue_length"), c.f("mdp.ema_momentum")}, dev);
   ProtoLossOptions lo;
   lo.tau = c.f("mdp.tau");
@@ -186,108 +318,189 @@ int pretrain_main(int argc, char** argv) {
   lo.lambda_sc = c.f("mdp.lambda_sc");
   lo.other_datasets_only = c.b("mdp.other_datasets_only");
   lo.ignore_index = ls->ignore_index();
-  MixOptions mix{c.f("mdp.region_mix"), c.f("mdp.pixel_mix"), c.b("mdp.blend"), ls->ignore_index()};
+  PixelContrastOptions pco;
+  pco.tau = c.f("pixel_contrast.tau");
+  pco.base_tau = c.f("pixel_contrast.base_tau");
+  pco.max_views = c.i("pixel_contrast.max_views");
+  pco.max_samples = c.i("pixel_contrast.max_samples");
+  pco.ignore_index = ls->ignore_index();
 
+  // The data: all datasets at once, or (sequential) the current stage's dataset only.
   data::LoaderOptions lopt;
   lopt.batch_size = int(c.i("train.batch"));
   lopt.num_workers = int(c.i("data.workers"));
   lopt.seed = uint64_t(c.i("train.seed"));
-  lopt.sample_weights = ls->sample_weights();
-  data::Loader loader(ls, train_pipeline_of(c), lopt);
-  Generator mix_gen(uint64_t(c.i("train.seed")) + 1);
+  auto loader_for = [&](const Stage& st) {
+    data::LoaderOptions o = lopt;
+    o.sample_weights = ls->sample_weights();
+    if (sequential) {
+      o.seed += uint64_t(st.index);
+      for (int64_t i = 0; i < ls->size(); ++i)
+        if (ls->locate(i).first != st.index) o.sample_weights[size_t(i)] = 0;
+    }
+    return std::make_unique<data::Loader>(ls, train_pipeline_of(c), o);
+  };
+  Generator mix_gen(uint64_t(c.i("train.seed")) + 1), sample_gen(uint64_t(c.i("train.seed")) + 2);
 
   int64_t start = 0;
+  Stage stage = stage_of(0, iters, stages);
   if (resume) {
-    nn::load_weights(q, (fs::path(work) / resumed.extra.at("weights")).string());
-    nn::load_weights(k, (fs::path(work) / resumed.extra.at("key_weights")).string());
+    start = resumed.step;
+    stage = stage_of(std::min(start, iters - 1), iters, stages);
+  }
+  std::unique_ptr<data::Loader> loader = loader_for(stage);
+  nn::LrSchedule schedule = schedule_for(stage);
+  auto parse_rng = [](const std::string& text) {
+    Generator::State st{};
+    std::stringstream ss(text);
+    std::string item;
+    for (int i = 0; i < 4 && std::getline(ss, item, ','); ++i) st.s[size_t(i)] = std::stoull(item);
+    return st;
+  };
+  if (resume) {
+    MDP_CHECK(resumed.extra.count("method") == 0 || resumed.extra.at("method") == method,
+              "mdp pretrain --resume: the checkpoint was made by pretrain.method {}, the config says {}",
+              resumed.extra.at("method"), method);
+    nn::load_weights(net, (fs::path(work) / resumed.extra.at("weights")).string());
+    if (nets.key) nn::load_weights(*nets.key, (fs::path(work) / resumed.extra.at("key_weights")).string());
     nn::NamedTensors opt_state, bank_state;
     for (auto& [n, t] : resumed.optimizer) (n.rfind("bank.", 0) == 0 ? bank_state : opt_state).emplace_back(n, t);
     opt.load_state(opt_state);
-    bank.load_state(bank_state);
+    if (is_mdp) bank.load_state(bank_state);
     default_generator().set_state(resumed.rng);
-    Generator::State ms{};
-    std::stringstream ss(resumed.extra.at("mix_rng"));
-    std::string item;
-    for (int i = 0; i < 4 && std::getline(ss, item, ','); ++i) ms.s[size_t(i)] = std::stoull(item);
-    mix_gen.set_state(ms);
-    loader.seek({std::stoll(resumed.extra.at("data.epoch")), std::stoll(resumed.extra.at("data.index"))});
-    start = resumed.step;
+    mix_gen.set_state(parse_rng(resumed.extra.at("mix_rng")));
+    if (resumed.extra.count("sample_rng")) sample_gen.set_state(parse_rng(resumed.extra.at("sample_rng")));
+    // A checkpoint at the last iteration of a stage holds the finished stage's position: the next stage
+    // starts from the beginning of its own data.
+    if (resumed.extra.count("data.stage") == 0 || std::stoi(resumed.extra.at("data.stage")) == stage.index)
+      loader->seek({std::stoll(resumed.extra.at("data.epoch")), std::stoll(resumed.extra.at("data.index"))});
     std::printf("resumed at iteration %ld\n", long(start));
   }
 
-  nn::ModelSummary summary = nn::summarize(q, {1, 3, c.il("data.crop")[0], c.il("data.crop")[1]});
-  std::printf("mdp pretrain: %d datasets, %ld classes (ignore %d), %ld images; ResNet-%ld width %.2f at stride 8, D = %ld\n",
-              ls->num_datasets(), long(C), ls->ignore_index(), long(ls->size()), long(c.i("model.depth")), c.f("model.width"),
-              long(c.i("mdp.dim")));
-  for (int d = 0; d < ls->num_datasets(); ++d)
-    std::printf("  %-14s classes %4d..%-4d  %6ld images  weight %.3g\n", ls->prefix(d).c_str(), ls->offset(d),
-                ls->offset(d) + ls->dataset(d).num_classes() - 1, long(ls->dataset(d).size()), ls->weight(d));
-  std::printf("memory: parameters %.1f MiB (query) + %.1f MiB (key), gradients %.1f MiB, momentum %.1f MiB\n",
-              double(summary.param_bytes) / (1 << 20), double(summary.param_bytes) / (1 << 20),
-              double(summary.grad_bytes) / (1 << 20), double(summary.grad_bytes) / (1 << 20));
+  nn::ModelSummary summary = nn::summarize(net, {1, 3, c.il("data.crop")[0], c.il("data.crop")[1]});
+  std::printf("mdp pretrain (%s%s): %d datasets, %ld classes (ignore %d), %ld images; ResNet-%ld width %.2f at stride 8%s\n",
+              method.c_str(), sequential ? ", sequential" : "", ls->num_datasets(), long(C), ls->ignore_index(), long(ls->size()),
+              long(c.i("model.depth")), c.f("model.width"),
+              embeds ? fmt::format(", D = {}", c.i("mdp.dim")).c_str() : ", DeepLabV3 head");
+  for (int d = 0; d < ls->num_datasets(); ++d) {
+    if (unlabeled[size_t(d)])
+      std::printf("  %-14s unlabeled   %6ld images  weight %.3g (pseudo-labels from the prototypes)\n", ls->prefix(d).c_str(),
+                  long(ls->dataset(d).size()), ls->weight(d));
+    else
+      std::printf("  %-14s %4d classes  %6ld images  weight %.3g\n", ls->prefix(d).c_str(), ls->num_classes_of(d),
+                  long(ls->dataset(d).size()), ls->weight(d));
+  }
+  std::printf("memory: parameters %.1f MiB%s, gradients %.1f MiB, momentum %.1f MiB\n", double(summary.param_bytes) / (1 << 20),
+              is_mdp ? " (+ the same again for the key network)" : "", double(summary.grad_bytes) / (1 << 20),
+              double(summary.grad_bytes) / (1 << 20));
 
   std::string log = (fs::path(work) / "log.jsonl").string();
   install_stop_signals();
-  int64_t iters = c.i("train.iters"), ckpt_every = c.i("train.checkpoint_interval");
   Progress progress(iters, start, c.i("train.log_interval"));
-  std::vector<double> xs, lp, ls_sc, filled_n;
+  std::vector<double> xs, l_main, l_sc, filled_n;
   data::Batch batch;
   auto save = [&](int64_t it) {
     std::string wq = fmt::format("iter_{}.safetensors", it), wk = fmt::format("iter_{}.key.safetensors", it);
-    nn::save_weights((fs::path(work) / wq).string(), q, {{"iter", std::to_string(it)}});
-    nn::save_weights((fs::path(work) / wk).string(), k, {{"iter", std::to_string(it)}});
-    TensorFile bb;  // the query backbone in torchvision naming, for mdp train's model.pretrained
-    for (auto& [n, t] : q.backbone().state_dict()) bb.tensors[n] = t;
-    bb.metadata = {{"format", "mdp-weights"}, {"source", "mdp pretrain"}, {"iter", std::to_string(it)}};
+    nn::save_weights((fs::path(work) / wq).string(), net, {{"iter", std::to_string(it)}});
+    if (nets.key) nn::save_weights((fs::path(work) / wk).string(), *nets.key, {{"iter", std::to_string(it)}});
+    TensorFile bb;  // the backbone in torchvision naming, for mdp train's model.pretrained
+    for (auto& [n, t] : nets.backbone().state_dict()) bb.tensors[n] = t;
+    bb.metadata = {{"format", "mdp-weights"}, {"source", "mdp pretrain (" + method + ")"}, {"iter", std::to_string(it)}};
     save_tensor_file((fs::path(work) / "backbone.safetensors").string(), bb);
     nn::NamedTensors state = opt.state();
-    for (auto& t : bank.state()) state.push_back(t);
-    auto ms = mix_gen.state();
-    nn::TrainingState s{it, state, default_generator().state(),
-                        {{"weights", wq}, {"key_weights", wk}, {"data.epoch", std::to_string(loader.position().epoch)},
-                         {"data.index", std::to_string(loader.position().index)},
-                         {"mix_rng", fmt::format("{},{},{},{}", ms.s[0], ms.s[1], ms.s[2], ms.s[3])}, {"config", c.yaml()}}};
-    nn::save_training_state((fs::path(work) / "latest.state.safetensors").string(), s);
+    if (is_mdp)
+      for (auto& t : bank.state()) state.push_back(t);
+    auto rng_text = [](const Generator::State& st) { return fmt::format("{},{},{},{}", st.s[0], st.s[1], st.s[2], st.s[3]); };
+    std::map<std::string, std::string> extra = {
+        {"weights", wq}, {"method", method}, {"data.stage", std::to_string(stage.index)},
+        {"data.epoch", std::to_string(loader->position().epoch)}, {"data.index", std::to_string(loader->position().index)},
+        {"mix_rng", rng_text(mix_gen.state())}, {"sample_rng", rng_text(sample_gen.state())}, {"config", c.yaml()}};
+    if (nets.key) extra["key_weights"] = wk;
+    nn::save_training_state((fs::path(work) / "latest.state.safetensors").string(),
+                            nn::TrainingState{it, state, default_generator().state(), extra});
   };
+  const Tensor ignore_t = ops::full({}, double(ls->ignore_index()), DType::Int64, dev);
   for (int64_t it = start + 1; it <= iters; ++it) {
-    double lr = schedule.at(it - 1);
+    Stage st = stage_of(it - 1, iters, stages);
+    if (st.index != stage.index) {
+      stage = st;
+      loader = loader_for(stage);
+      schedule = schedule_for(stage);
+    }
+    if (sequential && (it == start + 1 || it == stage.begin + 1))
+      progress.message(fmt::format("sequential: stage {} of {}, dataset {} (iterations {}..{})", stage.index + 1, stages,
+                                   ls->prefix(stage.index), stage.begin + 1, stage.end));
+    double lr = schedule.at(it - 1 - stage.begin);
     opt.set_lr(lr);
-    while (!loader.next(batch)) {}
-    MixedBatch m = mix_batch(batch.images, batch.labels, batch.dataset_ids, mix, mix_gen);
+    while (!loader->next(batch)) {}
+    Tensor labels = batch.labels;
+    int64_t pseudo = 0;
+    if (any_unlabeled) pseudo = fill_pseudo_labels(*nets.key, bank, batch, unlabeled, c.f("mdp.pseudo_threshold"), dev, labels);
+    MixedBatch m = mix_batch(batch.images, labels, batch.dataset_ids, mix, mix_gen);
     Tensor x = ops::to(m.images, dev);
-    Tensor z = q(x);  // (N, D, h, w)
-    int64_t h = z.size(2), w = z.size(3), D = z.size(1);
-    Tensor y8 = ops::to(ops::resize_nearest(m.labels, h, w), dev);
-    Tensor y2, mw;
-    if (m.labels2.defined()) {
-      y2 = ops::reshape(ops::to(ops::resize_nearest(m.labels2, h, w), dev), {-1});
-      mw = ops::reshape(ops::to(ops::resize_nearest(m.mix_weight, h, w), dev), {-1});
+    Tensor loss;
+    std::string detail, json;
+    double main_value = 0, sc_value = 0;
+    Tensor y8;
+    if (embeds) {
+      Tensor z = nets.query->forward(x);  // (N, D, h, w)
+      int64_t h = z.size(2), w = z.size(3), D = z.size(1);
+      y8 = ops::to(ops::resize_nearest(m.labels, h, w), dev);  // (N, h, w)
+      if (is_mdp) {
+        Tensor y2, mw;
+        if (m.labels2.defined()) {
+          y2 = ops::reshape(ops::to(ops::resize_nearest(m.labels2, h, w), dev), {-1});
+          mw = ops::reshape(ops::to(ops::resize_nearest(m.mix_weight, h, w), dev), {-1});
+        }
+        Tensor zp = reshape(permute(z, {0, 2, 3, 1}), {-1, D});
+        ProtoLossResult r = proto_loss(zp, ops::reshape(y8, {-1}), bank.prototypes(), bank.filled(), lo, class_dataset, y2, mw);
+        if (mw.defined())  // with blending, only hard-labelled pixels update the bank
+          y8 = ops::where(ops::compare(ops::CompareOp::Eq, ops::reshape(mw, y8.shape()), 1.0), y8, ignore_t);
+        loss = r.loss;
+        main_value = r.proto;
+        sc_value = r.sparse;
+        detail = fmt::format("proto {:.3f} sc {:.3f} filled {}", r.proto, r.sparse, bank.num_filled());
+        json = fmt::format("\"proto\": {:.6f}, \"sparse\": {:.6f}, \"pixels\": {}", r.proto, r.sparse, r.pixels);
+      } else {
+        PixelContrastResult r = pixel_contrast_loss(z, y8, pco, sample_gen);
+        loss = r.loss;
+        main_value = r.loss.item();
+        detail = fmt::format("contrast {:.3f} anchors {}", main_value, r.anchors);
+        json = fmt::format("\"contrast\": {:.6f}, \"anchors\": {}", main_value, r.anchors);
+      }
+    } else {
+      Tensor logits = nets.seg->forward(x);  // (N, C, H, W)
+      Tensor y = ops::to(m.labels, dev);
+      loss = method == "multi-head"
+                 ? multi_head_cross_entropy(logits, y, batch.dataset_ids, class_dataset, ls->ignore_index())
+                 : cross_entropy(logits, y, Tensor(), ls->ignore_index());
+      main_value = loss.item();
+      json = fmt::format("\"ce\": {:.6f}", main_value);
     }
-    Tensor zp = reshape(permute(z, {0, 2, 3, 1}), {-1, D});
-    ProtoLossResult r = proto_loss(zp, ops::reshape(y8, {-1}), bank.prototypes(), bank.filled(), lo, class_dataset, y2, mw);
     opt.zero_grad();
-    backward(r.loss);
+    backward(loss);
     opt.step();
-    {
+    if (is_mdp) {
       NoGradGuard ng;
-      momentum_update(k, q, c.f("mdp.key_momentum"));
-      Tensor keys = k(x);
-      Tensor hard = y8;  // with blending, only hard-labelled pixels update the bank
-      if (mw.defined())
-        hard = ops::where(ops::compare(ops::CompareOp::Eq, ops::reshape(mw, y8.shape()), 1.0), y8,
-                          ops::full({}, double(ls->ignore_index()), DType::Int64, dev));
-      bank.update(keys, hard);
+      momentum_update(*nets.key, *nets.query, c.f("mdp.key_momentum"));
+      bank.update(nets.key->forward(x), y8);
     }
-    double loss = r.loss.item();
-    MDP_CHECK(std::isfinite(loss), "mdp pretrain: the loss became {} at iteration {} (lower train.lr?)", loss, it);
-    progress.update(it, loss, lr, batch.size(), fmt::format("proto {:.3f} sc {:.3f} filled {}", r.proto, r.sparse, bank.num_filled()));
-    auto [within, across] = prototype_cosines(bank, *ls);
-    append_line(log, fmt::format("{{\"iter\": {}, \"loss\": {:.9g}, \"proto\": {:.6f}, \"sparse\": {:.6f}, \"lr\": {:.6e}, "
-                                 "\"filled\": {}, \"cos_within\": {:.4f}, \"cos_across\": {:.4f}, \"pixels\": {}}}",
-                                 it, loss, r.proto, r.sparse, lr, bank.num_filled(), within, across, r.pixels));
+    double lv = loss.item();
+    MDP_CHECK(std::isfinite(lv), "mdp pretrain: the loss became {} at iteration {} (lower train.lr?)", lv, it);
+    if (any_unlabeled) {
+      detail += fmt::format(" pseudo {}", pseudo);
+      json += fmt::format(", \"pseudo_pixels\": {}", pseudo);
+    }
+    progress.update(it, lv, lr, batch.size(), detail);
+    std::string line = fmt::format("{{\"iter\": {}, \"loss\": {:.9g}, \"lr\": {:.6e}, {}", it, lv, lr, json);
+    if (is_mdp) {
+      auto [within, across] = prototype_cosines(bank, *ls);
+      line += fmt::format(", \"filled\": {}, \"cos_within\": {:.4f}, \"cos_across\": {:.4f}", bank.num_filled(), within, across);
+    }
+    append_line(log, line + "}");
     xs.push_back(double(it));
-    lp.push_back(r.proto);
-    ls_sc.push_back(r.sparse);
+    l_main.push_back(main_value);
+    l_sc.push_back(sc_value);
     filled_n.push_back(double(bank.num_filled()));
     AfterIteration next = after_iteration(run, start, it, iters, ckpt_every);
     if (next.checkpoint) save(it);
@@ -298,15 +511,21 @@ int pretrain_main(int argc, char** argv) {
     }
   }
   progress.finish();
-  write_line_plot((fs::path(work) / "curves.svg").string(),
-                  {{"losses", "iteration", "loss", {{"pixel-to-prototype", xs, lp}, {"sparse coding", xs, ls_sc}}},
-                   {"filled prototypes", "iteration", "classes", {{"filled", xs, filled_n}}}});
-  write_similarity_plot((fs::path(work) / "prototypes.svg").string(), bank, *ls);
-  auto [within, across] = prototype_cosines(bank, *ls);
-  std::printf("prototypes: %ld of %ld filled; mean cosine within datasets %.3f, across %.3f\n", long(bank.num_filled()), long(C),
-              within, across);
-  std::printf("done: backbone for fine-tuning %s (mdp train --set model.pretrained=...), similarity map %s, log %s\n",
-              (fs::path(work) / "backbone.safetensors").c_str(), (fs::path(work) / "prototypes.svg").c_str(), log.c_str());
+  std::string curves = (fs::path(work) / "curves.svg").string();
+  if (is_mdp) {
+    write_line_plot(curves, {{"losses", "iteration", "loss", {{"pixel-to-prototype", xs, l_main}, {"sparse coding", xs, l_sc}}},
+                             {"filled prototypes", "iteration", "classes", {{"filled", xs, filled_n}}}});
+    write_similarity_plot((fs::path(work) / "prototypes.svg").string(), bank, *ls);
+    auto [within, across] = prototype_cosines(bank, *ls);
+    std::printf("prototypes: %ld of %ld filled; mean cosine within datasets %.3f, across %.3f\n", long(bank.num_filled()), long(C),
+                within, across);
+    std::printf("similarity map of the prototypes: %s\n", (fs::path(work) / "prototypes.svg").c_str());
+  } else {
+    write_line_plot(curves, {{"loss", "iteration", method == "pixel-contrast" ? "pixel-to-pixel contrast" : "cross-entropy",
+                              {{method, xs, l_main}}}});
+  }
+  std::printf("done: backbone for fine-tuning %s (mdp train --set model.pretrained=...), log %s\n",
+              (fs::path(work) / "backbone.safetensors").c_str(), log.c_str());
   return 0;
 }
 

@@ -1,0 +1,144 @@
+// Suite pretrain_methods: `mdp pretrain` with each of the paper's baselines (supervised concatenated,
+// multi-head, pixel-to-pixel contrast), sequential pretraining resumed across a stage boundary, an
+// unlabeled dataset with pseudo-labels, label unification from a mapping file, the errors of each, and
+// `mdp experiment paper-ablations --quick` end to end.
+#include <boost/test/unit_test.hpp>
+#include <regex>
+
+#include "tests/apps/cli_util.h"
+
+using namespace mdp::test;
+namespace fs = std::filesystem;
+
+namespace {
+// A tiny pretraining run over generated shapes_a + shapes_b.
+std::string tiny_pretrain(const std::string& root, const std::string& work) {
+  return " --work-dir " + work + " --set data.roots='[\"" + root + "/data\"]'" +
+         " --set data.generated_images='[16, 4]' --set data.generated_size='[48, 48]' --set data.crop='[48, 48]'"
+         " --set data.scale='[96, 48]' --set data.workers=1 --set data.cat_max_ratio=1.0 --set model.depth=18"
+         " --set model.width=0.125 --set model.channels=8 --set mdp.dim=16 --set train.batch=4 --set train.iters=2"
+         " --set train.log_interval=1";
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(pretrain_methods)
+
+BOOST_AUTO_TEST_CASE(each_baseline_pretrains_and_its_backbone_finetunes) {
+  std::string root = scratch("baselines");
+  for (std::string method : {"supervised", "multi-head", "pixel-contrast"}) {
+    std::string w = root + "/" + method;
+    Run r = sh("{mdp} pretrain" + tiny_pretrain(root, w) + " --set pretrain.method=" + method +
+               " --set mdp.region_mix=0 --set mdp.pixel_mix=0");
+    BOOST_TEST_REQUIRE(r.rc == 0, method + ": " + r.out);
+    BOOST_TEST(contains(r.out, "mdp pretrain (" + method + ")"), r.out);
+    std::string log = read_file(w + "/log.jsonl");
+    BOOST_TEST(contains(log, method == "pixel-contrast" ? "\"contrast\"" : "\"ce\""), log);
+    BOOST_TEST(!contains(log, "\"filled\""), log);  // no prototype bank outside MDP
+    BOOST_TEST(fs::exists(w + "/backbone.safetensors"));
+    BOOST_TEST(!fs::exists(w + "/iter_2.key.safetensors"));  // no momentum encoder either
+    Run ft = sh("{mdp} train" + tiny_train_args(root + "/ft_" + method, root + "/data") +
+                " --set train.iters=1 --set model.pretrained=" + w + "/backbone.safetensors");
+    BOOST_TEST(ft.rc == 0, ft.out);
+    BOOST_TEST(contains(ft.out, "loaded 120 backbone tensors"), ft.out);
+  }
+  // Resuming with another method is refused.
+  Run other = sh("{mdp} pretrain --resume --work-dir " + root + "/supervised --set pretrain.method=mdp --set train.iters=3");
+  BOOST_TEST(other.rc != 0);
+  BOOST_TEST(contains(other.out, "pretrain.method supervised"), other.out);
+  fs::remove_all(root);
+}
+
+BOOST_AUTO_TEST_CASE(baseline_errors) {
+  std::string root = scratch("baseline_errors");
+  Run mix = sh("{mdp} pretrain" + tiny_pretrain(root, root + "/w") + " --set pretrain.method=multi-head");
+  BOOST_TEST(mix.rc != 0);
+  BOOST_TEST(contains(mix.out, "set mdp.region_mix=0 and mdp.pixel_mix=0"), mix.out);
+  Run typo = sh("{mdp} pretrain" + tiny_pretrain(root, root + "/w") + " --set pretrain.method=multihead");
+  BOOST_TEST(typo.rc != 0);
+  BOOST_TEST(contains(typo.out, "pretrain.method 'multihead' is not mdp, supervised, multi-head or pixel-contrast"), typo.out);
+  Run unl = sh("{mdp} pretrain" + tiny_pretrain(root, root + "/w") + " --set pretrain.method=supervised --set data.unlabeled='[1]'");
+  BOOST_TEST(unl.rc != 0);
+  BOOST_TEST(contains(unl.out, "unlabeled datasets need pretrain.method mdp"), unl.out);
+  Run idx = sh("{mdp} pretrain" + tiny_pretrain(root, root + "/w") + " --set data.unlabeled='[2]'");
+  BOOST_TEST(idx.rc != 0);
+  BOOST_TEST(contains(idx.out, "data.unlabeled names dataset 2"), idx.out);
+  fs::remove_all(root);
+}
+
+BOOST_AUTO_TEST_CASE(sequential_resumes_across_the_stage_boundary) {
+  std::string root = scratch("sequential"), w = root + "/w";
+  std::string args = tiny_pretrain(root, w) + " --set pretrain.sequential=true --set train.iters=4";
+  Run a = sh("{mdp} pretrain" + args + " --stop-after 2");  // stage 1 (shapes_a) is iterations 1..2
+  BOOST_TEST_REQUIRE(a.rc == 0, a.out);
+  Run b = sh("{mdp} pretrain --resume --work-dir " + w);
+  BOOST_TEST_REQUIRE(b.rc == 0, b.out);
+  BOOST_TEST(contains(b.out, "sequential: stage 2 of 2, dataset shapes_b (iterations 3..4)"), b.out);
+  // The schedule restarts with the stage: iteration 3 has the base rate again, as iteration 1.
+  std::string log = read_file(w + "/log.jsonl");
+  BOOST_TEST(contains(log, "{\"iter\": 1, \"loss\""));
+  size_t lr1 = log.find("\"lr\": ", log.find("{\"iter\": 1,")), lr3 = log.find("\"lr\": ", log.find("{\"iter\": 3,"));
+  BOOST_TEST(log.substr(lr1, 18) == log.substr(lr3, 18), log);
+  fs::remove_all(root);
+}
+
+BOOST_AUTO_TEST_CASE(unlabeled_dataset_gets_pseudo_labels) {
+  std::string root = scratch("unlabeled"), w = root + "/w";
+  // shapes_b read without labels; after the first iteration shapes_a's prototypes exist.
+  Run r = sh("{mdp} pretrain" + tiny_pretrain(root, w) + " --set data.unlabeled='[1]' --set train.iters=3 --set data.weights='[1, 1]'");
+  BOOST_TEST_REQUIRE(r.rc == 0, r.out);
+  BOOST_TEST(contains(r.out, "shapes_b       unlabeled"), r.out);
+  BOOST_TEST(contains(r.out, "6 classes (ignore 255)"), r.out);  // shapes_a's classes only
+  std::string log = read_file(w + "/log.jsonl");
+  BOOST_TEST(contains(log, "\"pseudo_pixels\": "), log);
+  std::regex re("\"pseudo_pixels\": (\\d+)");
+  int64_t most = 0, lines = 0;
+  for (std::sregex_iterator it(log.begin(), log.end(), re), end; it != end; ++it, ++lines)
+    most = std::max<int64_t>(most, std::stoll((*it)[1]));
+  BOOST_TEST(lines == 3);
+  BOOST_TEST(most > 0, log);  // once prototypes exist, unlabeled pixels get their classes
+  fs::remove_all(root);
+}
+
+BOOST_AUTO_TEST_CASE(label_unification_from_a_mapping_file) {
+  std::string root = scratch("unify"), w = root + "/w", map = root + "/mapping.txt";
+  fs::create_directories(root);
+  std::ofstream(map) << "# shapes_a and shapes_b share two concepts\nshapes_a/background = shapes_b/background\n"
+                        "shapes_a/circle = shapes_b/disk\n";
+  Run r = sh("{mdp} pretrain" + tiny_pretrain(root, w) + " --set data.label_mapping=" + map);
+  BOOST_TEST_REQUIRE(r.rc == 0, r.out);
+  BOOST_TEST(contains(r.out, "10 classes (ignore 255)"), r.out);  // 6 + 6 - 2
+  std::ofstream(map, std::ios::app) << "shapes_a/square = shapes_b/cube\n";
+  Run bad = sh("{mdp} pretrain" + tiny_pretrain(root, root + "/w2") + " --set data.label_mapping=" + map);
+  BOOST_TEST(bad.rc != 0);
+  BOOST_TEST(contains(bad.out, "line 4"), bad.out);
+  BOOST_TEST(contains(bad.out, "shapes_b/cube"), bad.out);
+  fs::remove_all(root);
+}
+
+BOOST_AUTO_TEST_CASE(paper_ablations_quick) {
+  std::string w = scratch("ablations");
+  Run r = sh("{mdp} experiment paper-ablations --quick --work-dir " + w);
+  BOOST_TEST_REQUIRE(r.rc == 0, r.out);
+  for (const char* arm : {"from scratch", "supervised, concatenated labels", "multi-head co-training", "pixel-to-pixel contrast",
+                          "sequential MDP", "MDP on one domain", "MDP without mixing", "MDP without sparse coding",
+                          "MDP, sparse coding setting 1", "MDP (full)"})
+    BOOST_TEST(contains(r.out, arm), arm);
+  BOOST_TEST(contains(r.out, "mdp vs mdp-no-mixing"));
+  std::string json = read_file(w + "/results.json");
+  BOOST_TEST(contains(json, "\"arm\": \"mdp-setting1\""), json);
+  BOOST_TEST(contains(read_file(w + "/results.md"), "| MDP (full) | A+B |"));
+  BOOST_TEST(contains(read_file(w + "/ablations.svg"), "<svg"));
+  // A second run finds every step done and only rebuilds the table.
+  Run again = sh("{mdp} experiment paper-ablations --quick --work-dir " + w);
+  BOOST_TEST(again.rc == 0, again.out);
+  BOOST_TEST(!contains(again.out, "mdp train:"), again.out);
+  Run bad = sh("{mdp} experiment paper-ablations --quick --arms mdp,nope --work-dir " + w);
+  BOOST_TEST(bad.rc != 0);
+  BOOST_TEST(contains(bad.out, "'nope', which is not an arm"), bad.out);
+  Run unknown = sh("{mdp} experiment table-1");
+  BOOST_TEST(unknown.rc != 0);
+  BOOST_TEST(contains(unknown.out, "unknown experiment 'table-1'"), unknown.out);
+  fs::remove_all(w);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
