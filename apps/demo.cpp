@@ -1,54 +1,27 @@
-// demo.cpp: `mdp demo`: with no downloads and no arguments, a complete small job on the CPU: generate the
-// multi-domain dataset, train a small DeepLabV3 on its downstream domain, evaluate it (mIoU table), write
-// predictions and overlays for some validation images, plot loss and mIoU, and say where it all is.
-// Every step is an ordinary `mdp` command run with an embedded config, so the demo is also a template.
+// demo.cpp: `mdp demo`: with no downloads and no arguments, the MDP story in a few minutes on the CPU:
+// generate the three-domain dataset, pretrain a small network with MDP on two domains whose label spaces
+// differ (shapes_a + shapes_b, concatenated), fine-tune DeepLabV3 on the third (shapes_c) from that
+// backbone and, with the same budget, from scratch; print both mIoUs, write predictions and overlays of
+// the MDP model, and point to `mdp experiment paper-ablations` for the whole table. Every step is an
+// ordinary `mdp` command run with a config written into the work dir, so the demo is also a template.
 #include "apps/demo.h"
 
 #include <algorithm>
 #include <filesystem>
 #include <string>
+#include <cmath>
 #include <vector>
 
 #include "apps/cli.h"
+#include "apps/experiment.h"
 #include "apps/plot.h"
 #include "apps/predict.h"
-#include "apps/train.h"
 #include "tensor/error.h"
 
 namespace mdp::apps {
 namespace fs = std::filesystem;
 
 namespace {
-// A small DeepLabV3 (ResNet-18 at width 1/2, MMSeg head with 64 channels) on 64x64 generated scenes: about
-// three minutes on two cores, reaching about 37% mIoU on the hard downstream domain (still rising).
-const char* kDemoConfig = R"(# mdp demo: supervised DeepLabV3 on the generated downstream domain shapes_c
-data:
-  dataset: generated
-  domain: shapes_c
-  generated_size: [64, 64]
-  generated_images: [240, 60]
-  scale: [128, 64]
-  ratio_range: [0.75, 1.5]
-  crop: [64, 64]
-  cat_max_ratio: 1.0
-  workers: 2
-model:
-  name: deeplabv3-mmseg
-  depth: 18
-  width: 0.5
-  channels: 64
-train:
-  batch: 8
-  iters: 2000
-  lr: 0.05
-  weight_decay: 0.0005
-  min_lr: 0.0005
-  log_interval: 50
-  eval_interval: 500
-  checkpoint_interval: 1000
-  threads: 2
-)";
-
 int run(std::vector<std::string> args, int (*fn)(int, char**)) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -57,48 +30,66 @@ int run(std::vector<std::string> args, int (*fn)(int, char**)) {
 }  // namespace
 
 int demo_main(int argc, char** argv) {
-  cli::Parser p("demo", "The embedded default job (no downloads, CPU, a few minutes).",
+  cli::Parser p("demo", "The embedded default job: MDP pretraining on two generated domains, fine-tuning on a third vs from "
+                        "scratch (no downloads, CPU, a few minutes).",
                 {{"--work-dir", "DIR", "where everything is written", "work_dirs/demo"},
-                 {"--iters", "N", "training iterations", "2000"}});
+                 {"--pretrain-iters", "N", "MDP pretraining iterations", "1000"},
+                 {"--iters", "N", "fine-tuning iterations (each of the two runs)", "1000"},
+                 {"--precision", "P", "fp32 | bf16 (mixed precision)", "fp32"},
+                 {"--threads", "N", "CPU threads", "2"}});
   if (!p.parse(argc, argv, 2)) return 0;
   std::string work = p.str("--work-dir");
   fs::create_directories(work);
-  std::string cfg = (fs::path(work) / "demo_config.yaml").string();
-  write_text_atomically(cfg, kDemoConfig);
-  std::printf("== mdp demo: 1/2 train a small DeepLabV3 on the generated domain shapes_c (config %s)\n", cfg.c_str());
-  int rc = run({"mdp", "train", "--config", cfg, "--work-dir", work, "--set", "train.iters=" + p.str("--iters"),
-                "--set", "data.root=" + (fs::path(work) / "data").string()}, train_main);
-  if (rc != 0) return rc;
-  std::string weights = (fs::path(work) / ("iter_" + p.str("--iters") + ".safetensors")).string();
+  // A small network: ResNet-18 at width 1/2, a 64-channel MMSeg head, 64-dim embeddings, 64x64 scenes.
+  GeneratedScale sc;
+  sc.pretrain_iters = p.integer("--pretrain-iters");
+  sc.finetune_iters = p.integer("--iters");
+  sc.precision = p.str("--precision");
+  sc.threads = int(p.integer("--threads"));
+  MDP_CHECK(sc.pretrain_iters > 0 && sc.finetune_iters > 0, "mdp demo: --pretrain-iters and --iters must be positive");
+  MDP_CHECK(sc.precision == "fp32" || sc.precision == "bf16", "mdp demo: --precision must be fp32 or bf16, got '{}'", sc.precision);
+  ExperimentScale configs = generated_configs(sc, (fs::path(work) / "data").string());
+  std::printf("== mdp demo 1/3: MDP pretraining on shapes_a + shapes_b (6 + 6 classes, concatenated), then fine-tuning on "
+              "shapes_c\n");
+  ArmOutcome mdp = run_arm({"mdp", "MDP", true, {}}, configs, 0, (fs::path(work) / "mdp").string());
+  std::printf("\n== mdp demo 2/3: the same fine-tuning from scratch (random initialisation)\n");
+  ArmOutcome scratch = run_arm({"scratch", "from scratch", false, {}}, configs, 0, (fs::path(work) / "scratch").string());
+
+  // Predictions of the MDP model for a few validation images.
+  std::string weights = (fs::path(mdp.finetune_dir) / ("iter_" + std::to_string(sc.finetune_iters) + ".safetensors")).string();
   std::string images = (fs::path(work) / "data" / "shapes_c" / "images").string();
   std::string sample_dir = (fs::path(work) / "predict_input").string();
   fs::create_directories(sample_dir);
-  int copied = 0;
   std::vector<fs::path> vals;
   for (auto& e : fs::directory_iterator(images))
     if (e.path().filename().string().rfind("val_", 0) == 0) vals.push_back(e.path());
   std::sort(vals.begin(), vals.end());
-  for (auto& v : vals) {
-    if (copied++ >= 6) break;
-    fs::copy_file(v, fs::path(sample_dir) / v.filename(), fs::copy_options::overwrite_existing);
-  }
-  std::printf("\n== mdp demo: 2/2 predict label maps and overlays for %d validation images\n", std::min(copied, 6));
-  rc = run({"mdp", "predict", "--checkpoint", weights, "--input", sample_dir, "--output", (fs::path(work) / "predictions").string(),
-            "--model", "deeplabv3-mmseg", "--num-classes", "5", "--depth", "18", "--width", "0.5", "--channels", "64",
-            "--no-resize", "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"},
-           predict_main);
+  if (vals.size() > 6) vals.resize(6);
+  for (auto& v : vals) fs::copy_file(v, fs::path(sample_dir) / v.filename(), fs::copy_options::overwrite_existing);
+  std::printf("\n== mdp demo 3/3: label maps and overlays for %zu validation images (MDP model)\n", vals.size());
+  int rc = run({"mdp", "predict", "--checkpoint", weights, "--input", sample_dir, "--output", (fs::path(work) / "predictions").string(),
+                "--model", "deeplabv3-mmseg", "--num-classes", "5", "--depth", "18", "--width", "0.5", "--channels", "64",
+                "--no-resize", "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"},
+               predict_main);
   if (rc != 0) return rc;
-  std::printf("\n== mdp demo: done. Everything is in %s:\n"
-              "  demo_config.yaml     the config (edit it and run: mdp train --config %s --work-dir DIR)\n"
-              "  config.yaml          the resolved config, every key\n"
-              "  log.jsonl            loss, learning rate and mIoU per iteration\n"
-              "  curves.svg           loss and mIoU over iterations (open in a browser)\n"
-              "  eval.json            final per-class IoU and accuracy\n"
-              "  iter_*.safetensors   weights; latest.state.safetensors resumes (mdp train --resume)\n"
-              "  predictions/         label PNGs (palette) and *_overlay.png\n"
-              "  data/                the generated three-domain dataset (mdp data check --dataset folder --root %s/data/shapes_c)\n"
-              "next: mdp eval --config %s/config.yaml --checkpoint %s\n",
-              work.c_str(), cfg.c_str(), work.c_str(), work.c_str(), weights.c_str());
+  write_bar_chart((fs::path(work) / "comparison.svg").string(),
+                  fmt::format("shapes_c mIoU (%) after {} fine-tuning iterations", sc.finetune_iters), {"from scratch", "from MDP"},
+                  {scratch.miou, mdp.miou}, {0, 0}, {std::nan(""), std::nan("")}, "");
+  std::printf("\n== mdp demo: shapes_c validation mIoU after %ld fine-tuning iterations:\n"
+              "  from scratch   %6.2f\n"
+              "  from MDP       %6.2f   (%+.2f; MDP pretraining: %ld iterations on shapes_a + shapes_b)\n\n"
+              "Everything is in %s:\n"
+              "  mdp/pretrain/         MDP run: log.jsonl, curves.svg, prototypes.svg (class prototypes of both domains,\n"
+              "                        grouped by domain: which classes MDP found close), backbone.safetensors\n"
+              "  mdp/finetune/         fine-tuning from that backbone: log.jsonl, curves.svg, eval.json, weights\n"
+              "  scratch/finetune/     the same from scratch\n"
+              "  */*_config.yaml       the configs (mdp pretrain|train --config FILE --work-dir DIR)\n"
+              "  comparison.svg        the two mIoUs\n"
+              "  predictions/          label PNGs (palette) and *_overlay.png of the MDP model\n"
+              "  data/                 the generated three-domain dataset\n"
+              "next: mdp experiment paper-ablations   (the paper's baselines and ablations on these domains, about an hour;\n"
+              "      --quick for a first look)\n",
+              long(sc.finetune_iters), scratch.miou, mdp.miou, mdp.miou - scratch.miou, long(sc.pretrain_iters), work.c_str());
   return 0;
 }
 

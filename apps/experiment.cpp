@@ -38,13 +38,22 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
-// Runs `mdp <command> --config cfg --work-dir dir [--set ...]` unless dir/DONE exists; resumes an
-// interrupted run (a checkpoint exists); marks success with dir/DONE.
+// Runs `mdp <command> --config cfg --work-dir dir [--set ...]` unless dir/DONE says it ran with this
+// very config and overrides; resumes an interrupted run of the same config (dir/STARTED matches and a
+// checkpoint exists); a dir left by another config is cleared first. Marks success with dir/DONE.
 void run_step(const char* command, int (*fn)(int, char**), const std::string& cfg, const std::string& dir,
               const std::vector<std::string>& sets) {
-  if (fs::exists(fs::path(dir) / "DONE")) return;
+  std::string identity = read_text(cfg);
+  for (auto& s : sets) identity += "--set " + s + "\n";
+  if (fs::exists(fs::path(dir) / "DONE") && read_text((fs::path(dir) / "DONE").string()) == identity) return;
+  bool same = fs::exists(fs::path(dir) / "STARTED") && read_text((fs::path(dir) / "STARTED").string()) == identity;
+  if (!same) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    write_text_atomically((fs::path(dir) / "STARTED").string(), identity);
+  }
   std::vector<std::string> args = {"mdp", command};
-  if (fs::exists(fs::path(dir) / "latest.state.safetensors")) {
+  if (same && fs::exists(fs::path(dir) / "latest.state.safetensors")) {
     args.insert(args.end(), {"--resume", "--work-dir", dir});
   } else {
     args.insert(args.end(), {"--config", cfg, "--work-dir", dir});
@@ -52,7 +61,7 @@ void run_step(const char* command, int (*fn)(int, char**), const std::string& cf
   }
   int rc = run_command(args, fn);
   if (rc != 0) throw Error(fmt::format("mdp {} in {} ended with exit code {}", command, dir, rc));
-  write_text_atomically((fs::path(dir) / "DONE").string(), "done\n");
+  write_text_atomically((fs::path(dir) / "DONE").string(), identity);
 }
 
 double read_miou(const std::string& eval_json) {
@@ -62,18 +71,9 @@ double read_miou(const std::string& eval_json) {
   return std::strtod(t.c_str() + at + 8, nullptr);
 }
 
-// The sizes of one experiment scale.
-struct Scale {
-  int64_t image = 64;                   // generated image side and crop
-  int64_t train_images = 240, val_images = 60;  // per domain
-  int64_t batch = 8, pretrain_iters = 600, finetune_iters = 600;
-  int depth = 18;
-  double width = 0.5;
-  int64_t channels = 64, dim = 64;
-  int seeds = 3;
-};
+}  // namespace
 
-ExperimentScale configs_of(const Scale& s, const std::string& data_root, int threads) {
+ExperimentScale generated_configs(const GeneratedScale& s, const std::string& data_root) {
   std::string data = fmt::format(R"(  generated_size: [{0}, {0}]
   generated_images: [{1}, {2}]
   scale: [{3}, {0}]
@@ -84,7 +84,6 @@ ExperimentScale configs_of(const Scale& s, const std::string& data_root, int thr
 )",
                                  s.image, s.train_images, s.val_images, 2 * s.image);
   ExperimentScale e;
-  e.threads = threads;
   e.pretrain_yaml = fmt::format(R"(# pretraining of every arm (the arm's --set overrides change the method, data or ablated part)
 data:
   datasets: [generated:shapes_a, generated:shapes_b]
@@ -104,10 +103,11 @@ train:
   log_interval: 50
   checkpoint_interval: {iters}
   threads: {threads}
+  precision: {precision}
 )",
                                 fmt::arg("data_root", data_root), fmt::arg("data", data), fmt::arg("depth", s.depth),
                                 fmt::arg("width", s.width), fmt::arg("channels", s.channels), fmt::arg("dim", s.dim), fmt::arg("batch", s.batch),
-                                fmt::arg("iters", s.pretrain_iters), fmt::arg("threads", threads));
+                                fmt::arg("iters", s.pretrain_iters), fmt::arg("threads", s.threads), fmt::arg("precision", s.precision));
   e.finetune_yaml = fmt::format(R"(# fine-tuning of every arm on the downstream domain (DeepLabV3, MMSeg head, no auxiliary head)
 data:
   dataset: generated
@@ -127,12 +127,15 @@ train:
   eval_interval: 0
   checkpoint_interval: {iters}
   threads: {threads}
+  precision: {precision}
 )",
                                 fmt::arg("data_root", data_root), fmt::arg("data", data), fmt::arg("depth", s.depth),
                                 fmt::arg("width", s.width), fmt::arg("channels", s.channels), fmt::arg("batch", s.batch),
-                                fmt::arg("iters", s.finetune_iters), fmt::arg("threads", threads));
+                                fmt::arg("iters", s.finetune_iters), fmt::arg("threads", s.threads), fmt::arg("precision", s.precision));
   return e;
 }
+
+namespace {
 
 // The arms of paper-ablations, with the paper's corresponding row (downstream VOC mIoU unless stated).
 struct Row {
@@ -239,7 +242,8 @@ int experiment_main(int argc, char** argv) {
   MDP_CHECK(which == "paper-ablations", "mdp experiment: unknown experiment '{}' (the one there is: paper-ablations)", which);
   if (!p.parse(argc, argv, 3)) return 0;
   bool quick = p.has("--quick");
-  Scale sc;
+  GeneratedScale sc;
+  int seeds = 3;
   if (quick) {
     sc.image = 32;
     sc.train_images = 24;
@@ -250,14 +254,14 @@ int experiment_main(int argc, char** argv) {
     sc.width = 0.25;
     sc.channels = 16;
     sc.dim = 16;
-    sc.seeds = 1;
+    seeds = 1;
   }
-  if (p.has("--seeds")) sc.seeds = int(p.integer("--seeds"));
-  MDP_CHECK(sc.seeds >= 1 && sc.seeds <= 100, "mdp experiment: --seeds must be 1..100, got {}", sc.seeds);
-  int threads = int(p.integer("--threads"));
+  if (p.has("--seeds")) seeds = int(p.integer("--seeds"));
+  MDP_CHECK(seeds >= 1 && seeds <= 100, "mdp experiment: --seeds must be 1..100, got {}", seeds);
+  sc.threads = int(p.integer("--threads"));
   std::string work = p.str("--work-dir");
   fs::create_directories(work);
-  ExperimentScale scale = configs_of(sc, (fs::path(work) / "data").string(), threads);
+  ExperimentScale scale = generated_configs(sc, (fs::path(work) / "data").string());
 
   std::vector<Row> rows = ablation_rows();
   if (p.has("--arms")) {
@@ -276,11 +280,11 @@ int experiment_main(int argc, char** argv) {
   }
   std::printf("== paper-ablations%s: %zu arms x %d seeds; pretraining %ld iterations, fine-tuning %ld, batch %ld, "
               "%ldx%ld images, ResNet-%d width %.2f; work dir %s\n",
-              quick ? " (quick)" : "", rows.size(), sc.seeds, long(sc.pretrain_iters), long(sc.finetune_iters), long(sc.batch),
+              quick ? " (quick)" : "", rows.size(), seeds, long(sc.pretrain_iters), long(sc.finetune_iters), long(sc.batch),
               long(sc.image), long(sc.image), sc.depth, sc.width, work.c_str());
   auto t0 = std::chrono::steady_clock::now();
   std::map<std::string, Stats> results;
-  for (int seed = 0; seed < sc.seeds; ++seed)
+  for (int seed = 0; seed < seeds; ++seed)
     for (auto& r : rows) {
       std::printf("\n== paper-ablations: %s, seed %d\n", r.arm.label.c_str(), seed);
       std::fflush(stdout);
@@ -291,11 +295,11 @@ int experiment_main(int argc, char** argv) {
 
   // The table, printed and as markdown; results.json; the bar chart.
   std::string title = fmt::format("downstream shapes_c mIoU (%) after {} fine-tuning iterations, mean ± std over {} seed{}",
-                                  sc.finetune_iters, sc.seeds, sc.seeds > 1 ? "s" : "");
+                                  sc.finetune_iters, seeds, seeds > 1 ? "s" : "");
   std::string table = fmt::format("{:<34} {:<10} {:>14}   {:>6}  {}\n", "arm", "pretrain", "mIoU", "paper", "paper's setting");
   std::string md = "| arm | pretraining data | mIoU (%) | paper | paper's setting |\n|---|---|---|---|---|\n";
   std::string json = "{\"experiment\": \"paper-ablations\", \"quick\": " + std::string(quick ? "true" : "false") +
-                     fmt::format(", \"seeds\": {}, \"minutes\": {:.1f}, \"arms\": [", sc.seeds, minutes);
+                     fmt::format(", \"seeds\": {}, \"minutes\": {:.1f}, \"arms\": [", seeds, minutes);
   std::vector<std::string> names;
   std::vector<double> means, stds, none;
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -314,7 +318,7 @@ int experiment_main(int argc, char** argv) {
     none.push_back(std::nan(""));
   }
   json += "]}\n";
-  std::string claims = sc.seeds > 1 ? "the paper's claims, here (a difference within one standard deviation is a tie):\n"
+  std::string claims = seeds > 1 ? "the paper's claims, here (a difference within one standard deviation is a tie):\n"
                                      : "the paper's claims, here (one seed: no spread is known, so any difference counts):\n";
   std::string md_claims;
   for (auto& cl : paper_claims()) {

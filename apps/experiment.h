@@ -18,19 +18,31 @@ struct ArmSpec {
   std::vector<std::string> pretrain_set;  // --set overrides of the pretraining config
 };
 
-// The configs of one experiment scale: the pretraining and fine-tuning YAML (complete configs for
-// `mdp pretrain` / `mdp train`), written next to the results.
-struct ExperimentScale {
-  std::string pretrain_yaml, finetune_yaml;
+// The sizes of a run on the generated domains (pretraining on shapes_a + shapes_b, fine-tuning on shapes_c).
+struct GeneratedScale {
+  int64_t image = 64;                           // generated image side and crop
+  int64_t train_images = 240, val_images = 60;  // per domain
+  int64_t batch = 8, pretrain_iters = 600, finetune_iters = 600;
+  int depth = 18;
+  double width = 0.5;
+  int64_t channels = 64, dim = 64;
+  std::string precision = "fp32";
   int threads = 2;
 };
+
+// The configs of one scale: complete YAML for `mdp pretrain` and `mdp train`, written next to the runs.
+struct ExperimentScale {
+  std::string pretrain_yaml, finetune_yaml;
+};
+ExperimentScale generated_configs(const GeneratedScale& s, const std::string& data_root);
 
 struct ArmOutcome {
   double miou = 0;  // validation mIoU of the fine-tuned model, in %
   std::string finetune_dir, pretrain_dir;
 };
 
-// Runs arm `a` with seed `seed` under `dir` (dir/pretrain, dir/finetune); throws when a step fails.
+// Runs arm `a` with seed `seed` under `dir` (dir/pretrain, dir/finetune); throws when a step fails. A
+// step already done with the same config is not run again; one done with another config is redone.
 ArmOutcome run_arm(const ArmSpec& a, const ExperimentScale& s, int seed, const std::string& dir);
 
 int experiment_main(int argc, char** argv);

@@ -7,8 +7,8 @@
 //   multi-head      the same network, each sample's softmax restricted to its own dataset's classes (the
 //                   final 1x1 conv is then one classifier per dataset on a shared backbone and head);
 //   pixel-contrast  backbone + projection head with pixel-to-pixel supervised contrast inside each image.
-// pretrain.sequential trains on one dataset after another (data.datasets order, equal shares of the
-// iterations, the learning-rate schedule restarting for each). Checkpoints hold the trained networks (and
+// pretrain.sequential trains on one dataset after another (data.datasets order, shares of the iterations
+// in proportion to data.weights, by default the sizes; the learning-rate schedule restarts for each). Checkpoints hold the trained networks (and
 // the bank), plus backbone.safetensors: the backbone alone in torchvision naming, which `mdp train`
 // starts from (model.pretrained).
 #include "apps/pretrain.h"
@@ -25,6 +25,7 @@
 #include "apps/common.h"
 #include "apps/plot.h"
 #include "apps/progress.h"
+#include "autograd/autocast.h"
 #include "data/label_space.h"
 #include "data/loader.h"
 #include "mdp/mdp_net.h"
@@ -61,7 +62,7 @@ std::vector<Key> pretrain_schema() {
       {"data.unlabeled", Type::IntList, "[]", "indices into data.datasets read without labels (MDP: pseudo-labels)"},
       {"data.label_mapping", Type::String, "", "label unification: a file merging classes across datasets"},
       {"pretrain.method", Type::String, "mdp", "mdp | supervised | multi-head | pixel-contrast"},
-      {"pretrain.sequential", Type::Bool, "false", "one dataset after another instead of all at once"},
+      {"pretrain.sequential", Type::Bool, "false", "one dataset after another (iterations shared by data.weights)"},
       {"model.depth", Type::Int, "50", "ResNet depth: 18, 34, 50, 101"},
       {"model.width", Type::Float, "1.0", "ResNet width multiplier"},
       {"model.deep_stem", Type::Bool, "false", "v1c deep stem"},
@@ -98,6 +99,7 @@ std::vector<Key> pretrain_schema() {
       {"train.seed", Type::Int, "0", "random seed"},
       {"train.device", Type::String, "cpu", "cpu | cuda | cuda:N"},
       {"train.threads", Type::Int, "2", "CPU threads"},
+      {"train.precision", Type::String, "fp32", "fp32 | bf16 (convolutions and matmuls in bfloat16, float32 weights)"},
   };
   k.insert(k.end(), more.begin(), more.end());
   return k;
@@ -172,7 +174,7 @@ class WithoutLabels : public data::Dataset {
 // each stride-8 pixel takes the class of its most similar filled prototype (ignore below the threshold or
 // while no prototype exists), upsampled (nearest) to the crop, before mixing. labels (N, H, W) int64 on
 // the CPU is updated in place for those samples; returns the number of stride-8 pixels labelled.
-int64_t fill_pseudo_labels(MDPNet& key, const PrototypeBank& bank, const data::Batch& batch, const std::vector<bool>& unlabeled,
+int64_t fill_pseudo_labels(MDPNet& key, bool bf16, const PrototypeBank& bank, const data::Batch& batch, const std::vector<bool>& unlabeled,
                            double threshold, Device dev, Tensor& labels) {
   std::vector<double> ids = ops::to_vector(batch.dataset_ids);
   std::vector<double> pick;
@@ -182,7 +184,12 @@ int64_t fill_pseudo_labels(MDPNet& key, const PrototypeBank& bank, const data::B
   NoGradGuard ng;
   Tensor index = ops::from_vector(pick, {int64_t(pick.size())}, DType::Int64);
   Tensor x = ops::to(ops::index_select(batch.images, 0, index), dev);
-  Tensor y8 = pseudo_labels(key.forward(x), bank.prototypes(), bank.filled(), threshold, batch.ignore_index);
+  Tensor keys;
+  {
+    AutocastGuard autocast(bf16);
+    keys = key.forward(x);
+  }
+  Tensor y8 = pseudo_labels(keys, bank.prototypes(), bank.filled(), threshold, batch.ignore_index);
   int64_t H = labels.size(1), W = labels.size(2), h = y8.size(1), w = y8.size(2);
   std::vector<double> small = ops::to_vector(y8);
   labels = ops::contiguous(labels);
@@ -198,17 +205,29 @@ int64_t fill_pseudo_labels(MDPNet& key, const PrototypeBank& bank, const data::B
   return labelled;
 }
 
-// Sequential pretraining: stage s of S covers iterations [begin, end) (0-based), dataset s only.
+// Sequential pretraining: stage s covers iterations [begin, end) (0-based) and dataset s only. The
+// stages share the iterations in proportion to the datasets' weights (by default their sizes, so every
+// dataset gets the same number of epochs); each stage has at least one iteration.
 struct Stage {
   int index = 0;
   int64_t begin = 0, end = 0;
 };
-Stage stage_of(int64_t it0, int64_t iters, int stages) {
-  Stage s;
-  s.index = int(std::min<int64_t>(int64_t(stages) - 1, it0 * stages / iters));
-  s.begin = int64_t(s.index) * iters / stages;
-  s.end = int64_t(s.index + 1) * iters / stages;
-  return s;
+Stage stage_of(int64_t it0, int64_t iters, const std::vector<double>& weights) {
+  const int S = int(weights.size());
+  double total = 0;
+  for (double w : weights) total += w;
+  std::vector<int64_t> bounds(size_t(S) + 1, 0);  // bounds[s] = first iteration of stage s
+  double acc = 0;
+  for (int s = 1; s < S; ++s) {
+    acc += weights[size_t(s - 1)];
+    bounds[size_t(s)] = std::clamp<int64_t>(std::llround(acc / total * double(iters)), bounds[size_t(s - 1)] + 1, iters - (S - s));
+  }
+  bounds[size_t(S)] = iters;
+  Stage st;
+  while (st.index + 1 < S && it0 >= bounds[size_t(st.index + 1)]) ++st.index;
+  st.begin = bounds[size_t(st.index)];
+  st.end = bounds[size_t(st.index + 1)];
+  return st;
 }
 }  // namespace
 
@@ -225,6 +244,9 @@ int pretrain_main(int argc, char** argv) {
   MDP_CHECK(method == "mdp" || method == "supervised" || method == "multi-head" || method == "pixel-contrast",
             "config: pretrain.method '{}' is not mdp, supervised, multi-head or pixel-contrast", method);
   const bool is_mdp = method == "mdp", embeds = is_mdp || method == "pixel-contrast";
+  MDP_CHECK(c.s("train.precision") == "fp32" || c.s("train.precision") == "bf16", "config: train.precision '{}' is not fp32 or bf16",
+            c.s("train.precision"));
+  const bool bf16 = c.s("train.precision") == "bf16";
   prepare_work_dir(work);
   write_text_atomically((fs::path(work) / "config.yaml").string(), c.yaml());
   omp_set_num_threads(int(c.i("train.threads")));
@@ -274,6 +296,9 @@ int pretrain_main(int argc, char** argv) {
             "config: unlabeled datasets need pretrain.method mdp (their pseudo-labels come from the prototypes), not {}", method);
   const bool sequential = c.b("pretrain.sequential");
   const int stages = sequential ? ls->num_datasets() : 1;
+  std::vector<double> stage_weights(size_t(stages), 1.0);
+  if (sequential)
+    for (int d = 0; d < stages; ++d) stage_weights[size_t(d)] = ls->weight(d);
   const int64_t iters = c.i("train.iters"), ckpt_every = c.i("train.checkpoint_interval");
   MDP_CHECK(iters >= stages, "config: train.iters ({}) is less than the {} sequential stages", iters, stages);
   MixOptions mix{c.f("mdp.region_mix"), c.f("mdp.pixel_mix"), c.b("mdp.blend"), ls->ignore_index()};
@@ -343,10 +368,10 @@ int pretrain_main(int argc, char** argv) {
   Generator mix_gen(uint64_t(c.i("train.seed")) + 1), sample_gen(uint64_t(c.i("train.seed")) + 2);
 
   int64_t start = 0;
-  Stage stage = stage_of(0, iters, stages);
+  Stage stage = stage_of(0, iters, stage_weights);
   if (resume) {
     start = resumed.step;
-    stage = stage_of(std::min(start, iters - 1), iters, stages);
+    stage = stage_of(std::min(start, iters - 1), iters, stage_weights);
   }
   std::unique_ptr<data::Loader> loader = loader_for(stage);
   nn::LrSchedule schedule = schedule_for(stage);
@@ -420,8 +445,14 @@ int pretrain_main(int argc, char** argv) {
                             nn::TrainingState{it, state, default_generator().state(), extra});
   };
   const Tensor ignore_t = ops::full({}, double(ls->ignore_index()), DType::Int64, dev);
+  // A network's forward pass; with train.precision bf16 its convolutions and matmuls run in bfloat16
+  // (autocast), while the losses, the bank and the optimizer stay float32.
+  auto forward = [bf16](nn::Module& net, const Tensor& in) {
+    AutocastGuard autocast(bf16);
+    return net.forward(in);
+  };
   for (int64_t it = start + 1; it <= iters; ++it) {
-    Stage st = stage_of(it - 1, iters, stages);
+    Stage st = stage_of(it - 1, iters, stage_weights);
     if (st.index != stage.index) {
       stage = st;
       loader = loader_for(stage);
@@ -435,7 +466,7 @@ int pretrain_main(int argc, char** argv) {
     while (!loader->next(batch)) {}
     Tensor labels = batch.labels;
     int64_t pseudo = 0;
-    if (any_unlabeled) pseudo = fill_pseudo_labels(*nets.key, bank, batch, unlabeled, c.f("mdp.pseudo_threshold"), dev, labels);
+    if (any_unlabeled) pseudo = fill_pseudo_labels(*nets.key, bf16, bank, batch, unlabeled, c.f("mdp.pseudo_threshold"), dev, labels);
     MixedBatch m = mix_batch(batch.images, labels, batch.dataset_ids, mix, mix_gen);
     Tensor x = ops::to(m.images, dev);
     Tensor loss;
@@ -443,7 +474,7 @@ int pretrain_main(int argc, char** argv) {
     double main_value = 0, sc_value = 0;
     Tensor y8;
     if (embeds) {
-      Tensor z = nets.query->forward(x);  // (N, D, h, w)
+      Tensor z = forward(*nets.query, x);  // (N, D, h, w)
       int64_t h = z.size(2), w = z.size(3), D = z.size(1);
       y8 = ops::to(ops::resize_nearest(m.labels, h, w), dev);  // (N, h, w)
       if (is_mdp) {
@@ -469,7 +500,7 @@ int pretrain_main(int argc, char** argv) {
         json = fmt::format("\"contrast\": {:.6f}, \"anchors\": {}", main_value, r.anchors);
       }
     } else {
-      Tensor logits = nets.seg->forward(x);  // (N, C, H, W)
+      Tensor logits = forward(*nets.seg, x);  // (N, C, H, W)
       Tensor y = ops::to(m.labels, dev);
       loss = method == "multi-head"
                  ? multi_head_cross_entropy(logits, y, batch.dataset_ids, class_dataset, ls->ignore_index())
@@ -483,7 +514,7 @@ int pretrain_main(int argc, char** argv) {
     if (is_mdp) {
       NoGradGuard ng;
       momentum_update(*nets.key, *nets.query, c.f("mdp.key_momentum"));
-      bank.update(nets.key->forward(x), y8);
+      bank.update(forward(*nets.key, x), y8);
     }
     double lv = loss.item();
     MDP_CHECK(std::isfinite(lv), "mdp pretrain: the loss became {} at iteration {} (lower train.lr?)", lv, it);

@@ -13,6 +13,7 @@
 #include "apps/common.h"
 #include "apps/plot.h"
 #include "apps/progress.h"
+#include "autograd/autocast.h"
 #include "data/loader.h"
 #include "nn/checkpoint.h"
 #include "nn/lr_schedule.h"
@@ -52,7 +53,7 @@ std::vector<Key> train_schema() {
       {"train.seed", Type::Int, "0", "random seed"},
       {"train.device", Type::String, "cpu", "cpu | cuda | cuda:N"},
       {"train.threads", Type::Int, "2", "CPU threads"},
-      {"train.precision", Type::String, "fp32", "fp32 (bf16 is not implemented yet)"},
+      {"train.precision", Type::String, "fp32", "fp32 | bf16 (convolutions and matmuls in bfloat16, float32 weights)"},
   };
   k.insert(k.end(), t.begin(), t.end());
   for (auto& x : eval_keys()) k.push_back(x);
@@ -107,8 +108,9 @@ int train_main(int argc, char** argv) {
   const bool resume = run.resume;
   const nn::TrainingState& resumed = run.resumed;
   if (c.s("data.root").empty() && c.s("data.dataset") == "generated") c.set("data.root=" + (fs::path(work) / "data").string());
-  MDP_CHECK(c.s("train.precision") == "fp32", "config: train.precision '{}' is not available (bf16 is not implemented yet)",
+  MDP_CHECK(c.s("train.precision") == "fp32" || c.s("train.precision") == "bf16", "config: train.precision '{}' is not fp32 or bf16",
             c.s("train.precision"));
+  const bool bf16 = c.s("train.precision") == "bf16";
   prepare_work_dir(work);
   write_text_atomically((fs::path(work) / "config.yaml").string(), c.yaml());
   omp_set_num_threads(int(c.i("train.threads")));
@@ -199,7 +201,11 @@ int train_main(int argc, char** argv) {
     for (int64_t micro = 0; micro < accumulate; ++micro) {
       while (!loader.next(batch)) {}
       Tensor x = ops::to(batch.images, dev), y = ops::to(batch.labels, dev);
-      nn::SegOutputs out = model.forward_all(x);
+      nn::SegOutputs out;
+      {
+        AutocastGuard autocast(bf16);  // bf16 mixed precision: the forward's convolutions and matmuls
+        out = model.forward_all(x);
+      }
       Tensor loss = cross_entropy(out.out, y, Tensor(), batch.ignore_index);
       if (out.aux.defined()) loss = add(loss, mul(cross_entropy(out.aux, y, Tensor(), batch.ignore_index), c.f("train.aux_weight")));
       double lv = loss.item();
