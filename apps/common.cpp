@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "apps/cli.h"
+#include "apps/plot.h"
 #include "data/check.h"
 #include "data/generated.h"
 #include "data/loader.h"
@@ -199,6 +200,30 @@ void report_early_end(const char* command, const AfterIteration& a, int64_t it, 
   else
     std::printf("mdp %s: stopped after %ld iterations as asked (--stop-after); continue with --resume\n", command,
                 long(it - start));
+}
+
+void trim_log(const std::string& path, int64_t last_iter) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  std::string kept;
+  for (std::string line; std::getline(in, line);) {
+    size_t at = line.find("\"iter\": ");
+    if (at == std::string::npos || std::strtoll(line.c_str() + at + 8, nullptr, 10) <= last_iter) kept += line + "\n";
+  }
+  write_text_atomically(path, kept);
+}
+
+LogSeries read_log_series(const std::string& path, const std::string& key) {
+  LogSeries s;
+  std::ifstream in(path);
+  const std::string iter_key = "\"iter\": ", value_key = "\"" + key + "\": ";
+  for (std::string line; std::getline(in, line);) {
+    size_t i = line.find(iter_key), v = line.find(value_key);
+    if (i == std::string::npos || v == std::string::npos) continue;
+    s.iters.push_back(std::strtod(line.c_str() + i + iter_key.size(), nullptr));
+    s.values.push_back(std::strtod(line.c_str() + v + value_key.size(), nullptr));
+  }
+  return s;
 }
 
 void prepare_work_dir(const std::string& dir) {

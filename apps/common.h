@@ -65,6 +65,13 @@ void report_early_end(const char* command, const AfterIteration& a, int64_t it, 
 
 void prepare_work_dir(const std::string& dir);  // creates it; throws naming it when not writable
 void append_line(const std::string& path, const std::string& line);
+// log.jsonl of a resumed run: drops the lines of iterations after `last_iter` (they run again).
+void trim_log(const std::string& path, int64_t last_iter);
+// The (iteration, value) pairs of one key over the whole log (resumed parts included), for plots.
+struct LogSeries {
+  std::vector<double> iters, values;
+};
+LogSeries read_log_series(const std::string& path, const std::string& key);
 
 void install_stop_signals();
 int stop_signal();  // 0, SIGINT or SIGTERM

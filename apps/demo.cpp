@@ -51,9 +51,9 @@ int demo_main(int argc, char** argv) {
   ExperimentScale configs = generated_configs(sc, (fs::path(work) / "data").string());
   std::printf("== mdp demo 1/3: MDP pretraining on shapes_a + shapes_b (6 + 6 classes, concatenated), then fine-tuning on "
               "shapes_c\n");
-  ArmOutcome mdp = run_arm({"mdp", "MDP", true, {}}, configs, 0, (fs::path(work) / "mdp").string());
+  ArmOutcome mdp = run_arm({"mdp", "MDP", true, {}}, configs, 0, (fs::path(work) / "mdp").string(), sc.threads);
   std::printf("\n== mdp demo 2/3: the same fine-tuning from scratch (random initialisation)\n");
-  ArmOutcome scratch = run_arm({"scratch", "from scratch", false, {}}, configs, 0, (fs::path(work) / "scratch").string());
+  ArmOutcome scratch = run_arm({"scratch", "from scratch", false, {}}, configs, 0, (fs::path(work) / "scratch").string(), sc.threads);
 
   // Predictions of the MDP model for a few validation images.
   std::string weights = (fs::path(mdp.finetune_dir) / ("iter_" + std::to_string(sc.finetune_iters) + ".safetensors")).string();
@@ -68,7 +68,8 @@ int demo_main(int argc, char** argv) {
   for (auto& v : vals) fs::copy_file(v, fs::path(sample_dir) / v.filename(), fs::copy_options::overwrite_existing);
   std::printf("\n== mdp demo 3/3: label maps and overlays for %zu validation images (MDP model)\n", vals.size());
   int rc = run({"mdp", "predict", "--checkpoint", weights, "--input", sample_dir, "--output", (fs::path(work) / "predictions").string(),
-                "--model", "deeplabv3-mmseg", "--num-classes", "5", "--depth", "18", "--width", "0.5", "--channels", "64",
+                "--model", "deeplabv3-mmseg", "--num-classes", "5", "--depth", std::to_string(sc.depth), "--width",
+                fmt::format("{}", sc.width), "--channels", std::to_string(sc.channels),
                 "--no-resize", "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"},
                predict_main);
   if (rc != 0) return rc;

@@ -27,7 +27,7 @@ struct GeneratedScale {
   double width = 0.5;
   int64_t channels = 64, dim = 64;
   std::string precision = "fp32";
-  int threads = 2;
+  int threads = 2;  // not in the configs: passed to each run (it changes speed, not results)
 };
 
 // The configs of one scale: complete YAML for `mdp pretrain` and `mdp train`, written next to the runs.
@@ -43,7 +43,7 @@ struct ArmOutcome {
 
 // Runs arm `a` with seed `seed` under `dir` (dir/pretrain, dir/finetune); throws when a step fails. A
 // step already done with the same config is not run again; one done with another config is redone.
-ArmOutcome run_arm(const ArmSpec& a, const ExperimentScale& s, int seed, const std::string& dir);
+ArmOutcome run_arm(const ArmSpec& a, const ExperimentScale& s, int seed, const std::string& dir, int threads);
 
 int experiment_main(int argc, char** argv);
 

@@ -20,6 +20,7 @@
 #include <map>
 #include <filesystem>
 #include <sstream>
+#include <tuple>
 
 #include "apps/cli.h"
 #include "apps/common.h"
@@ -170,39 +171,48 @@ class WithoutLabels : public data::Dataset {
   data::Palette palette_;
 };
 
-// Unlabeled samples of the batch get pseudo-labels (mdp-method.md §1.4): the key network's embedding of
-// each stride-8 pixel takes the class of its most similar filled prototype (ignore below the threshold or
-// while no prototype exists), upsampled (nearest) to the crop, before mixing. labels (N, H, W) int64 on
-// the CPU is updated in place for those samples; returns the number of stride-8 pixels labelled.
-int64_t fill_pseudo_labels(MDPNet& key, bool bf16, const PrototypeBank& bank, const data::Batch& batch, const std::vector<bool>& unlabeled,
-                           double threshold, Device dev, Tensor& labels) {
+// Unlabeled samples of the batch get pseudo-labels (mdp-method.md §1.4), before mixing: the key
+// network (in eval mode: its running batch-norm statistics, which this pass leaves alone) embeds the
+// unlabeled images, each stride-8 pixel takes the class of its most similar filled prototype (ignore below
+// the threshold or while no prototype exists), and every pixel of the crop marked
+// LabelSpace::kUnlabeledPixel takes the label of its stride-8 cell (nearest, as resize_nearest); padding
+// stays ignore. Returns the labels (N, H, W) int64 (a copy; the batch is untouched) and the number of
+// pixels that got a class.
+std::pair<Tensor, int64_t> pseudo_labelled(MDPNet& key, bool bf16, const PrototypeBank& bank, const data::Batch& batch,
+                                           const std::vector<bool>& unlabeled, double threshold, Device dev) {
+  Tensor labels = ops::clone(batch.labels);
   std::vector<double> ids = ops::to_vector(batch.dataset_ids);
   std::vector<double> pick;
   for (size_t n = 0; n < ids.size(); ++n)
     if (unlabeled[size_t(ids[n])]) pick.push_back(double(n));
-  if (pick.empty()) return 0;
+  if (pick.empty()) return {labels, 0};
   NoGradGuard ng;
   Tensor index = ops::from_vector(pick, {int64_t(pick.size())}, DType::Int64);
   Tensor x = ops::to(ops::index_select(batch.images, 0, index), dev);
   Tensor keys;
+  key.eval();
   {
     AutocastGuard autocast(bf16);
-    keys = key.forward(x);
+    keys = key.forward(x);  // (n, D, h, w)
   }
-  Tensor y8 = pseudo_labels(keys, bank.prototypes(), bank.filled(), threshold, batch.ignore_index);
+  key.train();
+  Tensor y8 = pseudo_labels(keys, bank.prototypes(), bank.filled(), threshold, batch.ignore_index);  // (n, h, w)
   int64_t H = labels.size(1), W = labels.size(2), h = y8.size(1), w = y8.size(2);
   std::vector<double> small = ops::to_vector(y8);
-  labels = ops::contiguous(labels);
   int64_t* out = labels.data<int64_t>();
   int64_t labelled = 0;
   for (size_t j = 0; j < pick.size(); ++j) {
     const double* src = small.data() + j * size_t(h * w);
-    for (int64_t i = 0; i < h * w; ++i) labelled += int64_t(src[i]) != batch.ignore_index;
     int64_t* dst = out + int64_t(pick[j]) * H * W;
-    for (int64_t yy = 0; yy < H; ++yy)  // nearest, as resize_nearest: source index floor(y * h / H)
-      for (int64_t xx = 0; xx < W; ++xx) dst[yy * W + xx] = int64_t(src[(yy * h / H) * w + xx * w / W]);
+    for (int64_t yy = 0; yy < H; ++yy)
+      for (int64_t xx = 0; xx < W; ++xx) {
+        int64_t& v = dst[yy * W + xx];
+        if (v != data::LabelSpace::kUnlabeledPixel) continue;  // padding (ignore)
+        v = int64_t(src[(yy * h / H) * w + xx * w / W]);
+        labelled += v != batch.ignore_index;
+      }
   }
-  return labelled;
+  return {labels, labelled};
 }
 
 // Sequential pretraining: stage s covers iterations [begin, end) (0-based) and dataset s only. The
@@ -289,11 +299,16 @@ int pretrain_main(int argc, char** argv) {
   const int64_t C = ls->num_classes();
   std::vector<int64_t> class_dataset(static_cast<size_t>(C));
   for (int64_t g = 0; g < C; ++g) class_dataset[size_t(g)] = ls->dataset_of_class(int(g));
+  std::vector<std::vector<int64_t>> dataset_classes(size_t(ls->num_datasets()));  // merged classes in each member
+  for (int d = 0; d < ls->num_datasets(); ++d)
+    if (ls->labeled(d))
+      for (int l = 0; l < ls->dataset(d).num_classes(); ++l) dataset_classes[size_t(d)].push_back(ls->global_id(d, l));
   std::vector<bool> unlabeled(size_t(ls->num_datasets()));
   bool any_unlabeled = false;
   for (int d = 0; d < ls->num_datasets(); ++d) any_unlabeled |= (unlabeled[size_t(d)] = !ls->labeled(d));
   MDP_CHECK(!any_unlabeled || is_mdp,
             "config: unlabeled datasets need pretrain.method mdp (their pseudo-labels come from the prototypes), not {}", method);
+  ls->mark_unlabeled_pixels(any_unlabeled);  // their own pixels, told from padding, get the pseudo-labels
   const bool sequential = c.b("pretrain.sequential");
   const int stages = sequential ? ls->num_datasets() : 1;
   std::vector<double> stage_weights(size_t(stages), 1.0);
@@ -302,6 +317,7 @@ int pretrain_main(int argc, char** argv) {
   const int64_t iters = c.i("train.iters"), ckpt_every = c.i("train.checkpoint_interval");
   MDP_CHECK(iters >= stages, "config: train.iters ({}) is less than the {} sequential stages", iters, stages);
   MixOptions mix{c.f("mdp.region_mix"), c.f("mdp.pixel_mix"), c.b("mdp.blend"), ls->ignore_index()};
+  MDP_CHECK(!mix.blend || is_mdp, "config: mdp.blend (soft targets over two prototypes) needs pretrain.method mdp, not {}", method);
   MDP_CHECK(method != "multi-head" || (mix.region_prob == 0 && mix.pixel_prob == 0),
             "config: pretrain.method multi-head classifies each image with its own dataset's head, so it cannot mix images "
             "across datasets: set mdp.region_mix=0 and mdp.pixel_mix=0");
@@ -323,7 +339,12 @@ int pretrain_main(int argc, char** argv) {
   nn::Module& net = nets.trained();
   net.to(dev);
   net.train();
-  nn::SGD opt(nn::make_param_groups(net), {c.f("train.lr"), c.f("train.momentum"), 0, c.f("train.weight_decay"), false});
+  // A fresh optimizer (no momentum yet): at the start, and for each sequential stage, as separate runs.
+  auto make_optimizer = [&] {
+    return std::make_unique<nn::SGD>(nn::make_param_groups(net),
+                                     nn::SGDOptions{c.f("train.lr"), c.f("train.momentum"), 0, c.f("train.weight_decay"), false});
+  };
+  std::unique_ptr<nn::SGD> opt = make_optimizer();
   auto schedule_for = [&](const Stage& st) {
     nn::LrScheduleConfig sc;
     sc.base_lr = c.f("train.lr");
@@ -390,14 +411,15 @@ int pretrain_main(int argc, char** argv) {
     if (nets.key) nn::load_weights(*nets.key, (fs::path(work) / resumed.extra.at("key_weights")).string());
     nn::NamedTensors opt_state, bank_state;
     for (auto& [n, t] : resumed.optimizer) (n.rfind("bank.", 0) == 0 ? bank_state : opt_state).emplace_back(n, t);
-    opt.load_state(opt_state);
+    // A checkpoint at the last iteration of a stage holds the finished stage's position and momentum: the
+    // next stage starts from the beginning of its own data with a fresh optimizer.
+    const bool same_stage = resumed.extra.count("data.stage") == 0 || std::stoi(resumed.extra.at("data.stage")) == stage.index;
+    if (same_stage) opt->load_state(opt_state);
     if (is_mdp) bank.load_state(bank_state);
     default_generator().set_state(resumed.rng);
     mix_gen.set_state(parse_rng(resumed.extra.at("mix_rng")));
     if (resumed.extra.count("sample_rng")) sample_gen.set_state(parse_rng(resumed.extra.at("sample_rng")));
-    // A checkpoint at the last iteration of a stage holds the finished stage's position: the next stage
-    // starts from the beginning of its own data.
-    if (resumed.extra.count("data.stage") == 0 || std::stoi(resumed.extra.at("data.stage")) == stage.index)
+    if (same_stage)
       loader->seek({std::stoll(resumed.extra.at("data.epoch")), std::stoll(resumed.extra.at("data.index"))});
     std::printf("resumed at iteration %ld\n", long(start));
   }
@@ -415,14 +437,16 @@ int pretrain_main(int argc, char** argv) {
       std::printf("  %-14s %4d classes  %6ld images  weight %.3g\n", ls->prefix(d).c_str(), ls->num_classes_of(d),
                   long(ls->dataset(d).size()), ls->weight(d));
   }
+  std::printf("cross-dataset mixing: region %.2f, pixel %.2f%s per sample\n", mix.region_prob, mix.pixel_prob,
+              mix.blend ? " (blended, soft targets)" : "");
   std::printf("memory: parameters %.1f MiB%s, gradients %.1f MiB, momentum %.1f MiB\n", double(summary.param_bytes) / (1 << 20),
               is_mdp ? " (+ the same again for the key network)" : "", double(summary.grad_bytes) / (1 << 20),
               double(summary.grad_bytes) / (1 << 20));
 
   std::string log = (fs::path(work) / "log.jsonl").string();
+  if (resume) trim_log(log, start);  // what was logged after the checkpoint runs again
   install_stop_signals();
   Progress progress(iters, start, c.i("train.log_interval"));
-  std::vector<double> xs, l_main, l_sc, filled_n;
   data::Batch batch;
   auto save = [&](int64_t it) {
     std::string wq = fmt::format("iter_{}.safetensors", it), wk = fmt::format("iter_{}.key.safetensors", it);
@@ -432,7 +456,7 @@ int pretrain_main(int argc, char** argv) {
     for (auto& [n, t] : nets.backbone().state_dict()) bb.tensors[n] = t;
     bb.metadata = {{"format", "mdp-weights"}, {"source", "mdp pretrain (" + method + ")"}, {"iter", std::to_string(it)}};
     save_tensor_file((fs::path(work) / "backbone.safetensors").string(), bb);
-    nn::NamedTensors state = opt.state();
+    nn::NamedTensors state = opt->state();
     if (is_mdp)
       for (auto& t : bank.state()) state.push_back(t);
     auto rng_text = [](const Generator::State& st) { return fmt::format("{},{},{},{}", st.s[0], st.s[1], st.s[2], st.s[3]); };
@@ -457,21 +481,23 @@ int pretrain_main(int argc, char** argv) {
       stage = st;
       loader = loader_for(stage);
       schedule = schedule_for(stage);
+      opt = make_optimizer();
     }
     if (sequential && (it == start + 1 || it == stage.begin + 1))
       progress.message(fmt::format("sequential: stage {} of {}, dataset {} (iterations {}..{})", stage.index + 1, stages,
                                    ls->prefix(stage.index), stage.begin + 1, stage.end));
     double lr = schedule.at(it - 1 - stage.begin);
-    opt.set_lr(lr);
+    opt->set_lr(lr);
     while (!loader->next(batch)) {}
     Tensor labels = batch.labels;
     int64_t pseudo = 0;
-    if (any_unlabeled) pseudo = fill_pseudo_labels(*nets.key, bf16, bank, batch, unlabeled, c.f("mdp.pseudo_threshold"), dev, labels);
+    if (any_unlabeled)
+      std::tie(labels, pseudo) = pseudo_labelled(*nets.key, bf16, bank, batch, unlabeled, c.f("mdp.pseudo_threshold"), dev);
     MixedBatch m = mix_batch(batch.images, labels, batch.dataset_ids, mix, mix_gen);
     Tensor x = ops::to(m.images, dev);
     Tensor loss;
     std::string detail, json;
-    double main_value = 0, sc_value = 0;
+    double main_value = 0;
     Tensor y8;
     if (embeds) {
       Tensor z = forward(*nets.query, x);  // (N, D, h, w)
@@ -488,8 +514,6 @@ int pretrain_main(int argc, char** argv) {
         if (mw.defined())  // with blending, only hard-labelled pixels update the bank
           y8 = ops::where(ops::compare(ops::CompareOp::Eq, ops::reshape(mw, y8.shape()), 1.0), y8, ignore_t);
         loss = r.loss;
-        main_value = r.proto;
-        sc_value = r.sparse;
         detail = fmt::format("proto {:.3f} sc {:.3f} filled {}", r.proto, r.sparse, bank.num_filled());
         json = fmt::format("\"proto\": {:.6f}, \"sparse\": {:.6f}, \"pixels\": {}", r.proto, r.sparse, r.pixels);
       } else {
@@ -503,14 +527,14 @@ int pretrain_main(int argc, char** argv) {
       Tensor logits = forward(*nets.seg, x);  // (N, C, H, W)
       Tensor y = ops::to(m.labels, dev);
       loss = method == "multi-head"
-                 ? multi_head_cross_entropy(logits, y, batch.dataset_ids, class_dataset, ls->ignore_index())
+                 ? multi_head_cross_entropy(logits, y, batch.dataset_ids, dataset_classes, ls->ignore_index())
                  : cross_entropy(logits, y, Tensor(), ls->ignore_index());
       main_value = loss.item();
       json = fmt::format("\"ce\": {:.6f}", main_value);
     }
-    opt.zero_grad();
+    opt->zero_grad();
     backward(loss);
-    opt.step();
+    opt->step();
     if (is_mdp) {
       NoGradGuard ng;
       momentum_update(*nets.key, *nets.query, c.f("mdp.key_momentum"));
@@ -529,10 +553,6 @@ int pretrain_main(int argc, char** argv) {
       line += fmt::format(", \"filled\": {}, \"cos_within\": {:.4f}, \"cos_across\": {:.4f}", bank.num_filled(), within, across);
     }
     append_line(log, line + "}");
-    xs.push_back(double(it));
-    l_main.push_back(main_value);
-    l_sc.push_back(sc_value);
-    filled_n.push_back(double(bank.num_filled()));
     AfterIteration next = after_iteration(run, start, it, iters, ckpt_every);
     if (next.checkpoint) save(it);
     if (next.exit_code >= 0) {
@@ -542,18 +562,21 @@ int pretrain_main(int argc, char** argv) {
     }
   }
   progress.finish();
-  std::string curves = (fs::path(work) / "curves.svg").string();
+  std::string curves = (fs::path(work) / "curves.svg").string();  // the whole run, resumed parts included
   if (is_mdp) {
-    write_line_plot(curves, {{"losses", "iteration", "loss", {{"pixel-to-prototype", xs, l_main}, {"sparse coding", xs, l_sc}}},
-                             {"filled prototypes", "iteration", "classes", {{"filled", xs, filled_n}}}});
+    LogSeries proto = read_log_series(log, "proto"), sparse = read_log_series(log, "sparse"), filled = read_log_series(log, "filled");
+    write_line_plot(curves, {{"losses", "iteration", "loss",
+                              {{"pixel-to-prototype", proto.iters, proto.values}, {"sparse coding", sparse.iters, sparse.values}}},
+                             {"filled prototypes", "iteration", "classes", {{"filled", filled.iters, filled.values}}}});
     write_similarity_plot((fs::path(work) / "prototypes.svg").string(), bank, *ls);
     auto [within, across] = prototype_cosines(bank, *ls);
     std::printf("prototypes: %ld of %ld filled; mean cosine within datasets %.3f, across %.3f\n", long(bank.num_filled()), long(C),
                 within, across);
     std::printf("similarity map of the prototypes: %s\n", (fs::path(work) / "prototypes.svg").c_str());
   } else {
+    LogSeries loss = read_log_series(log, method == "pixel-contrast" ? "contrast" : "ce");
     write_line_plot(curves, {{"loss", "iteration", method == "pixel-contrast" ? "pixel-to-pixel contrast" : "cross-entropy",
-                              {{method, xs, l_main}}}});
+                              {{method, loss.iters, loss.values}}}});
   }
   std::printf("done: backbone for fine-tuning %s (mdp train --set model.pretrained=...), log %s\n",
               (fs::path(work) / "backbone.safetensors").c_str(), log.c_str());

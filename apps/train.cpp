@@ -62,22 +62,9 @@ std::vector<Key> train_schema() {
 
 // The loss and mIoU curves of the whole run (resumed parts included), from log.jsonl.
 void plot_log(const std::string& log, const std::string& svg) {
-  std::ifstream in(log);
-  std::vector<double> lx, ly, mx, my;
-  auto field = [](const std::string& line, const std::string& key, double& v) {
-    size_t at = line.find("\"" + key + "\": ");
-    if (at == std::string::npos) return false;
-    v = std::strtod(line.c_str() + at + key.size() + 4, nullptr);
-    return true;
-  };
-  for (std::string line; std::getline(in, line);) {
-    double it, v;
-    if (!field(line, "iter", it)) continue;
-    if (field(line, "loss", v)) { lx.push_back(it); ly.push_back(v); }
-    if (field(line, "mIoU", v)) { mx.push_back(it); my.push_back(v); }
-  }
-  write_line_plot(svg, {{"training loss", "iteration", "loss", {{"loss", lx, ly}}},
-                        {"validation mIoU", "iteration", "mIoU (%)", {{"mIoU", mx, my}}}});
+  LogSeries loss = read_log_series(log, "loss"), miou = read_log_series(log, "mIoU");
+  write_line_plot(svg, {{"training loss", "iteration", "loss", {{"loss", loss.iters, loss.values}}},
+                        {"validation mIoU", "iteration", "mIoU (%)", {{"mIoU", miou.iters, miou.values}}}});
 }
 
 std::string bytes(int64_t b) { return fmt::format("{:.1f} MiB", double(b) / (1 << 20)); }
@@ -174,15 +161,7 @@ int train_main(int argc, char** argv) {
   std::printf("work dir: %s\n", work.c_str());
 
   std::string log = (fs::path(work) / "log.jsonl").string();
-  if (resume && fs::exists(log)) {  // drop what was logged after the checkpoint: those iterations run again
-    std::ifstream in(log);
-    std::string kept;
-    for (std::string line; std::getline(in, line);) {
-      size_t at = line.find("\"iter\": ");
-      if (at == std::string::npos || std::strtoll(line.c_str() + at + 8, nullptr, 10) <= start) kept += line + "\n";
-    }
-    write_text_atomically(log, kept);
-  }
+  if (resume) trim_log(log, start);  // what was logged after the checkpoint runs again
   Checkpointer ckpt{work};
   install_stop_signals();
   Progress progress(c.i("train.iters"), start, c.i("train.log_interval"));

@@ -190,6 +190,7 @@ LabelSpace::LabelSpace(std::vector<LabelSpaceMember> members, const LabelMerges&
   }
   offsets_.push_back(int(names_.size()));
   ignore_ = ignore_index_for(int(names_.size()));
+  unlabeled_fill_ = ignore_;
 }
 
 std::string LabelSpace::name() const {
@@ -254,7 +255,7 @@ Sample LabelSpace::get(int64_t i) const {
   const Dataset& ds = *members_[size_t(d)].dataset;
   Sample s = ds.get(local);
   if (!ds.has_labels()) {
-    s.label.assign(size_t(s.width) * size_t(s.height), ignore_);
+    s.label.assign(size_t(s.width) * size_t(s.height), unlabeled_fill_);
   } else {
     const std::vector<int32_t>& table = to_global_[size_t(d)];
     const int32_t member_ignore = ds.ignore_index(), n = int32_t(table.size());

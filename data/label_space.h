@@ -89,6 +89,12 @@ class LabelSpace : public Dataset {
   const std::string& prefix(int d) const;
   double weight(int d) const;
   bool labeled(int d) const;                         // dataset(d).has_labels()
+  // Pixels of unlabeled members: ignore_index() by default; with mark_unlabeled_pixels(true) the value
+  // kUnlabeledPixel instead, which no class and no ignore value uses, so that after the transforms
+  // (which pad with ignore and skip negative values in cat_max_ratio) the image's own pixels can be told
+  // from padding, e.g. to give exactly them pseudo-labels.
+  static constexpr int32_t kUnlabeledPixel = -2;
+  void mark_unlabeled_pixels(bool on) { unlabeled_fill_ = on ? kUnlabeledPixel : ignore_; }
   // Dataset d owns the global ids [offset(d), offset(d) + num_classes_of(d)) (see MERGING above);
   // without merges these are its own classes in order. num_classes_of(d) is 0 for an unlabeled member.
   int offset(int d) const;
@@ -115,6 +121,7 @@ class LabelSpace : public Dataset {
   Palette palette_;
   int64_t total_ = 0;
   int32_t ignore_ = kIgnore;
+  int32_t unlabeled_fill_ = kIgnore;  // the label of an unlabeled member's pixels
 };
 
 // The ignore value of a label space of num_classes classes: 255 up to 255 classes, -1 beyond.

@@ -139,23 +139,28 @@ bool run_finetune_config(const fs::path& config, const std::string& work, const 
     return message = "no sample data for dataset '" + dataset + "' (add it to samples() in tests/apps/test_configs.cpp)", false;
   if (root != it->second.conventional_root)
     return message = "data.root is '" + root + "', expected MMSeg's '" + it->second.conventional_root + "'", false;
-  // The backbone must come from a shipped pretraining config's work dir: work_dirs/<name>/backbone.safetensors.
+  // The backbone must come from a shipped pretraining config's work dir: work_dirs/<name>/backbone.safetensors;
+  // only the from-scratch baseline (a "scratch" config) has none.
   const std::string pretrained = str(y["model"]["pretrained"]);
+  const bool scratch_baseline = config.filename().string().find("scratch") != std::string::npos;
+  if (scratch_baseline && !pretrained.empty())
+    return message = "a scratch config must leave model.pretrained empty, it has '" + pretrained + "'", false;
   const fs::path p(pretrained);
-  if (p.filename() != "backbone.safetensors" || p.parent_path().parent_path() != "work_dirs" ||
-      !fs::exists("configs/pretrain/" + p.parent_path().filename().string() + ".yaml"))
+  if (!scratch_baseline && (p.filename() != "backbone.safetensors" || p.parent_path().parent_path() != "work_dirs" ||
+                            !fs::exists("configs/pretrain/" + p.parent_path().filename().string() + ".yaml")))
     return message = "model.pretrained is '" + pretrained +
                      "', expected work_dirs/<name>/backbone.safetensors of a configs/pretrain/<name>.yaml", false;
   if (str(y["model"]["aux_head"]) != "false") return message = "model.aux_head must be false (the paper removes it)", false;
   std::string cmd = "{mdp} train --config " + config.string() + " --work-dir " + work + " --set data.root=" + it->second.root +
                     " --set data.train_split=" + it->second.train + " --set data.val_split=" + it->second.val +
-                    " --set train.iters=2 --set data.repeat=2 --set eval.max_images=1 --set model.pretrained=" + backbone +
-                    kShrink;
+                    " --set train.iters=2 --set data.repeat=2 --set eval.max_images=1" +
+                    (scratch_baseline ? std::string() : " --set model.pretrained=" + backbone) + kShrink;
   Run r = sh(cmd);
   message = cmd + "\n" + r.out;
   if (r.rc != 0) return false;
   if (!fs::exists(work + "/iter_2.safetensors")) return message = "no iter_2.safetensors:\n" + message, false;
-  if (!contains(r.out, "backbone tensors from " + backbone)) return message = "model.pretrained was not loaded:\n" + message, false;
+  if (!scratch_baseline && !contains(r.out, "backbone tensors from " + backbone))
+    return message = "model.pretrained was not loaded:\n" + message, false;
   return true;
 }
 

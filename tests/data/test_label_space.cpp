@@ -17,7 +17,9 @@
 #include "data/loader.h"
 #include "data/voc.h"
 #include "data_helpers.h"
+#include "data/transforms.h"
 #include "tensor/ops.h"
+#include "tensor/random.h"
 
 using namespace mdp::data;
 using namespace mdp::data::test;
@@ -246,6 +248,33 @@ BOOST_AUTO_TEST_CASE(unlabeled_member_through_the_loader) {
   std::set<double> unlabeled(labels.begin(), labels.begin() + 4 * per), labeled(labels.begin() + 4 * per, labels.end());
   BOOST_TEST((unlabeled == std::set<double>{255}));
   BOOST_TEST(labeled.size() > 1u);
+}
+
+BOOST_AUTO_TEST_CASE(marked_unlabeled_pixels_are_told_from_padding) {
+  // With mark_unlabeled_pixels, an unlabeled image's own pixels carry kUnlabeledPixel through the train
+  // pipeline, while the padding up to the crop is ignore: pseudo-labels go to exactly the image.
+  auto city = open_cityscapes({sample("cityscapes"), "val"});
+  LabelSpace space({{pseudo_images(), 1.0, "web"}, {city, 1.0, ""}});
+  space.mark_unlabeled_pixels(true);
+  Sample s = space.get(0);
+  BOOST_TEST((distinct(s.label) == std::set<int32_t>{LabelSpace::kUnlabeledPixel}));
+  PipelineOptions p = train_pipeline(320, 200, 128, 64);  // resized to at most 256 x 128: always padded
+  mdp::Generator gen(3);
+  PreparedSample r = apply_pipeline(s, p, gen);
+  BOOST_TEST_REQUIRE(r.label_width == 320);
+  BOOST_TEST_REQUIRE(r.label_height == 200);
+  int64_t marked = 0, ignored = 0;
+  for (int32_t v : r.label) {
+    marked += v == LabelSpace::kUnlabeledPixel;
+    ignored += v == 255;
+  }
+  BOOST_TEST(marked + ignored == int64_t(r.label.size()));
+  BOOST_TEST(marked > 0);
+  BOOST_TEST(ignored > 0);  // the padding
+  Sample c = space.get(space.size() - 1);  // a labeled sample never carries the mark
+  BOOST_TEST(distinct(c.label).count(LabelSpace::kUnlabeledPixel) == 0u);
+  space.mark_unlabeled_pixels(false);
+  BOOST_TEST((distinct(space.get(0).label) == std::set<int32_t>{255}));
 }
 
 BOOST_AUTO_TEST_CASE(read_label_mapping_parses_groups) {

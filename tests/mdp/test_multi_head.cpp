@@ -14,7 +14,7 @@ using namespace mdp::test;
 
 namespace {
 // 3 samples of datasets 1, 0, 1; classes 0..2 belong to dataset 0, 3..6 to dataset 1.
-const std::vector<int64_t> kClassDataset = {0, 0, 0, 1, 1, 1, 1};
+const std::vector<std::vector<int64_t>> kClassDataset = {{0, 1, 2}, {3, 4, 5, 6}};
 Tensor labels_i64() {
   std::vector<double> v = {3, 4, 255, 6, 5, 3,  // sample 0 (dataset 1)
                            0, 2, 2, 1, 255, 0,  // sample 1 (dataset 0)
@@ -64,6 +64,18 @@ BOOST_AUTO_TEST_CASE(equals_cross_entropy_on_the_own_heads_slice) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_merged_class_belongs_to_both_datasets) {
+  // Label unification: class 2 is shared by both datasets, so a dataset-1 pixel labelled 2 is trained on
+  // dataset 1's head (softmax over 2..6), not pushed to -1e4.
+  Tensor logits = randn({3, 7, 2, 3}, DType::Float64, 4);
+  std::vector<double> y = {2, 4, 255, 6, 5, 2, 0, 2, 2, 1, 255, 0, 6, 6, 5, 4, 3, 255};
+  Tensor labels = ops::from_vector(y, {3, 2, 3}, DType::Int64);
+  double loss = multi_head_cross_entropy(logits, labels, ids(), {{0, 1, 2}, {2, 3, 4, 5, 6}}, 255).item();
+  BOOST_TEST(loss < 10.0);  // every target inside its softmax: an ordinary cross-entropy
+  double wrong = multi_head_cross_entropy(logits, labels, ids(), kClassDataset, 255).item();
+  BOOST_TEST(wrong > 1000.0);  // the owner-only view would put the target at -1e4
+}
+
 BOOST_AUTO_TEST_CASE(finite_differences) {
   GradcheckResult r = gradcheck(
       [&](const TensorList& in) { return multi_head_cross_entropy(in[0], labels_i64(), ids(), kClassDataset, 255); },
@@ -73,8 +85,8 @@ BOOST_AUTO_TEST_CASE(finite_differences) {
 
 BOOST_AUTO_TEST_CASE(bad_input_is_named) {
   Tensor logits = randn({3, 7, 2, 3});
-  BOOST_CHECK_EXCEPTION(multi_head_cross_entropy(logits, labels_i64(), ids(), {0, 0, 1}, 255), Error,
-                        [](const Error& e) { return std::string(e.what()).find("3 class datasets for 7 classes") != std::string::npos; });
+  BOOST_CHECK_EXCEPTION(multi_head_cross_entropy(logits, labels_i64(), ids(), {{0, 1, 2}, {3, 4, 7}}, 255), Error,
+                        [](const Error& e) { return std::string(e.what()).find("dataset 1 has class 7, but the logits have 7 classes") != std::string::npos; });
   BOOST_CHECK_EXCEPTION(multi_head_cross_entropy(logits, labels_i64(), ops::from_vector({1, 0, 2}, {3}, DType::Int64),
                                                  kClassDataset, 255),
                         Error, [](const Error& e) { return std::string(e.what()).find("dataset 2, which has no classes") != std::string::npos; });
