@@ -21,14 +21,6 @@
 namespace mdp::apps {
 namespace fs = std::filesystem;
 
-namespace {
-int run(std::vector<std::string> args, int (*fn)(int, char**)) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  return fn(int(argv.size()), argv.data());
-}
-}  // namespace
-
 int demo_main(int argc, char** argv) {
   cli::Parser p("demo", "The embedded default job: MDP pretraining on two generated domains, fine-tuning on a third vs from "
                         "scratch (no downloads, CPU, a few minutes).",
@@ -67,7 +59,7 @@ int demo_main(int argc, char** argv) {
   if (vals.size() > 6) vals.resize(6);
   for (auto& v : vals) fs::copy_file(v, fs::path(sample_dir) / v.filename(), fs::copy_options::overwrite_existing);
   std::printf("\n== mdp demo 3/3: label maps and overlays for %zu validation images (MDP model)\n", vals.size());
-  int rc = run({"mdp", "predict", "--checkpoint", weights, "--input", sample_dir, "--output", (fs::path(work) / "predictions").string(),
+  int rc = run_command({"mdp", "predict", "--checkpoint", weights, "--input", sample_dir, "--output", (fs::path(work) / "predictions").string(),
                 "--model", "deeplabv3-mmseg", "--num-classes", "5", "--depth", std::to_string(sc.depth), "--width",
                 fmt::format("{}", sc.width), "--channels", std::to_string(sc.channels),
                 "--no-resize", "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"},

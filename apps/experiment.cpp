@@ -25,12 +25,13 @@
 namespace mdp::apps {
 namespace fs = std::filesystem;
 
-namespace {
 int run_command(std::vector<std::string> args, int (*fn)(int, char**)) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   return fn(int(argv.size()), argv.data());
 }
+
+namespace {
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);

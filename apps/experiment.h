@@ -45,6 +45,9 @@ struct ArmOutcome {
 // step already done with the same config is not run again; one done with another config is redone.
 ArmOutcome run_arm(const ArmSpec& a, const ExperimentScale& s, int seed, const std::string& dir, int threads);
 
+// Runs an mdp subcommand in-process: fn is its main, args its argv ("mdp", "<command>", options...).
+int run_command(std::vector<std::string> args, int (*fn)(int, char**));
+
 int experiment_main(int argc, char** argv);
 
 }  // namespace mdp::apps
