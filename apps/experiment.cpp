@@ -92,53 +92,21 @@ ExperimentScale generated_configs(const GeneratedScale& s, const std::string& da
   workers: 2
 )",
                                  s.image, s.train_images, s.val_images, 2 * s.image);
+  // What both configs share: the backbone and the optimisation (fine-tuning evaluates only at the end).
+  std::string backbone = fmt::format("  depth: {}\n  width: {}\n  channels: {}\n", s.depth, s.width, s.channels);
+  auto train = [&](int64_t iters, const std::string& extra) {
+    return fmt::format("train:\n  batch: {0}\n  iters: {1}\n  lr: 0.05\n  min_lr: 0.0005\n  log_interval: 50\n{2}"
+                       "  checkpoint_interval: {1}\n  precision: {3}\n",
+                       s.batch, iters, extra, s.precision);
+  };
   ExperimentScale e;
-  e.pretrain_yaml = fmt::format(R"(# pretraining of every arm (the arm's --set overrides change the method, data or ablated part)
-data:
-  datasets: [generated:shapes_a, generated:shapes_b]
-  roots: [{data_root}]
-{data}model:
-  depth: {depth}
-  width: {width}
-  channels: {channels}
-mdp:
-  dim: {dim}
-  queue_length: 1024
-train:
-  batch: {batch}
-  iters: {iters}
-  lr: 0.05
-  min_lr: 0.0005
-  log_interval: 50
-  checkpoint_interval: {iters}
-  precision: {precision}
-)",
-                                fmt::arg("data_root", data_root), fmt::arg("data", data), fmt::arg("depth", s.depth),
-                                fmt::arg("width", s.width), fmt::arg("channels", s.channels), fmt::arg("dim", s.dim), fmt::arg("batch", s.batch),
-                                fmt::arg("iters", s.pretrain_iters), fmt::arg("precision", s.precision));
-  e.finetune_yaml = fmt::format(R"(# fine-tuning of every arm on the downstream domain (DeepLabV3, MMSeg head, no auxiliary head)
-data:
-  dataset: generated
-  domain: shapes_c
-  root: {data_root}
-{data}model:
-  name: deeplabv3-mmseg
-  depth: {depth}
-  width: {width}
-  channels: {channels}
-train:
-  batch: {batch}
-  iters: {iters}
-  lr: 0.05
-  min_lr: 0.0005
-  log_interval: 50
-  eval_interval: 0
-  checkpoint_interval: {iters}
-  precision: {precision}
-)",
-                                fmt::arg("data_root", data_root), fmt::arg("data", data), fmt::arg("depth", s.depth),
-                                fmt::arg("width", s.width), fmt::arg("channels", s.channels), fmt::arg("batch", s.batch),
-                                fmt::arg("iters", s.finetune_iters), fmt::arg("precision", s.precision));
+  e.pretrain_yaml = "# pretraining of every arm (the arm's --set overrides change the method, data or ablated part)\n"
+                    "data:\n  datasets: [generated:shapes_a, generated:shapes_b]\n  roots: [" + data_root + "]\n" + data +
+                    "model:\n" + backbone + fmt::format("mdp:\n  dim: {}\n  queue_length: 1024\n", s.dim) +
+                    train(s.pretrain_iters, "");
+  e.finetune_yaml = "# fine-tuning of every arm on the downstream domain (DeepLabV3, MMSeg head, no auxiliary head)\n"
+                    "data:\n  dataset: generated\n  domain: shapes_c\n  root: " + data_root + "\n" + data +
+                    "model:\n  name: deeplabv3-mmseg\n" + backbone + train(s.finetune_iters, "  eval_interval: 0\n");
   return e;
 }
 

@@ -13,6 +13,13 @@ namespace fs = std::filesystem;
 
 namespace mdp::data {
 
+std::string trim(const std::string& s) {
+  size_t a = s.find_first_not_of(" \t\r");
+  if (a == std::string::npos) return "";
+  size_t b = s.find_last_not_of(" \t\r");
+  return s.substr(a, b - a + 1);
+}
+
 LabelMap LabelMap::identity(int num_classes) {
   MDP_CHECK(num_classes >= 1 && num_classes <= 255, "LabelMap: {} classes, expected 1..255", num_classes);
   LabelMap m;

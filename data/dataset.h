@@ -63,6 +63,10 @@ struct LabelMap {
   static LabelMap reduce_zero(int num_classes);
 };
 
+// s without leading and trailing spaces, tabs and '\r' (for the readers' text files: layout.txt,
+// label mapping files).
+std::string trim(const std::string& s);
+
 // One sample of a file-based dataset; label_path empty for an unlabeled one.
 struct FileEntry {
   std::string image_path, label_path;

@@ -15,13 +15,6 @@ namespace mdp::data {
 
 namespace {
 
-std::string trim(const std::string& s) {
-  size_t a = s.find_first_not_of(" \t\r");
-  if (a == std::string::npos) return "";
-  size_t b = s.find_last_not_of(" \t\r");
-  return s.substr(a, b - a + 1);
-}
-
 // For an unknown class name: what the label space does have. When the prefix names a labeled dataset,
 // up to 5 of its class names, those starting most like the wanted one first; else the datasets.
 std::string valid_names_hint(const std::string& wanted, const std::vector<LabelSpaceMember>& members,
