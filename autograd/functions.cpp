@@ -383,6 +383,20 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
   return r.y;
 }
 
+Tensor batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                       const Tensor& running_var, bool training, double momentum, double eps, const Tensor& residual) {
+  ops::BatchNormResult r =
+      ops::batch_norm_relu(x, weight, bias, running_mean, running_var, training, momentum, eps, residual);
+  record("batch_norm_relu", {x, weight, bias, residual}, {r.y},
+         [x, y = r.y, weight, mean = r.save_mean, invstd = r.save_invstd, training,
+          has_residual = residual.defined()](G g) -> TensorList {
+           ops::BatchNormGrads d =
+               ops::batch_norm_relu_backward(g[0], y, x, weight, mean, invstd, training, has_residual);
+           return {d.dx, d.dweight, d.dbias, d.dresidual};
+         });
+  return r.y;
+}
+
 Tensor max_pool2d(const Tensor& x, const Pool2dArgs& a) {
   auto [y, idx] = ops::max_pool2d(x, a);
   record("max_pool2d", {x}, {y}, [idx = idx, xs = x.shape()](G g) -> TensorList {

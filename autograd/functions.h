@@ -74,6 +74,11 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArg
 // running_mean/var (C) are updated in place in training mode; they are never differentiated.
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                   const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+// relu(batch_norm(x) + residual) as one op (ops::batch_norm_relu); residual may be undefined. Same
+// values and gradients as the three ops, with one pass over memory and no intermediate tensors.
+Tensor batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                       const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5,
+                       const Tensor& residual = Tensor());
 Tensor max_pool2d(const Tensor& x, const Pool2dArgs& a);
 Tensor avg_pool2d(const Tensor& x, const Pool2dArgs& a);
 Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w);

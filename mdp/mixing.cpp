@@ -46,7 +46,8 @@ MixedBatch mix_batch(const Tensor& images, const Tensor& labels, const Tensor& d
     MW = m.mix_weight.data<float>();
   }
   for (int64_t b = 0; b < N; ++b) {
-    MixRecord rec{"none"};
+    MixRecord rec;
+    rec.kind = "none";
     double u = gen.uniform();
     std::string kind = u < o.region_prob ? "region" : u < o.region_prob + o.pixel_prob ? "pixel" : "none";
     if (kind != "none" && N > 1) {

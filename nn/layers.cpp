@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "nn/summary.h"
 #include "tensor/error.h"
 
 namespace mdp::nn {
@@ -41,14 +42,23 @@ BatchNorm2d::BatchNorm2d(int64_t c, double eps_, double momentum_, bool affine, 
   }
 }
 
-Tensor BatchNorm2d::forward(const Tensor& x) {
-  bool use_batch_stats = is_training() || !running_mean.defined();
+// Running statistics are updated only while training; in eval they normalise.
+bool BatchNorm2d::count_batch() {
   if (is_training() && num_batches_tracked.defined()) {
     int64_t* n = num_batches_tracked.data<int64_t>();
     *n += 1;
   }
-  // Running statistics are updated only while training; in eval they normalise.
+  return is_training() || !running_mean.defined();  // use the batch statistics
+}
+
+Tensor BatchNorm2d::forward(const Tensor& x) {
+  bool use_batch_stats = count_batch();
   return batch_norm(x, weight, bias, running_mean, running_var, use_batch_stats, momentum, eps);
+}
+
+Tensor BatchNorm2d::forward_relu(const Tensor& x, const Tensor& residual) {
+  bool use_batch_stats = count_batch();
+  return batch_norm_relu(x, weight, bias, running_mean, running_var, use_batch_stats, momentum, eps, residual);
 }
 
 Linear::Linear(int64_t in, int64_t out, bool has_bias) {
@@ -79,7 +89,18 @@ void Sequential::push_back(ModulePtr m) {
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor y = x;
-  for (auto& m : modules_) y = (*m)(y);
+  for (size_t i = 0; i < modules_.size(); ++i) {
+    auto* bn = dynamic_cast<BatchNorm2d*>(modules_[i].get());
+    if (bn && i + 1 < modules_.size() && dynamic_cast<ReLU*>(modules_[i + 1].get())) {
+      SummaryScope::Frame bn_frame(bn);
+      y = bn->forward_relu(y);
+      bn_frame.done(y);
+      SummaryScope::Frame relu_frame(modules_[++i].get());
+      relu_frame.done(y);
+      continue;
+    }
+    y = (*modules_[i])(y);
+  }
   return y;
 }
 

@@ -24,9 +24,14 @@ class BatchNorm2d : public Module {
   explicit BatchNorm2d(int64_t features, double eps = 1e-5, double momentum = 0.1, bool affine = true,
                        bool track_running_stats = true);
   Tensor forward(const Tensor& x) override;
+  // relu(forward(x) + residual) as one fused op (autograd batch_norm_relu); residual may be undefined.
+  Tensor forward_relu(const Tensor& x, const Tensor& residual = Tensor());
   const char* type_name() const override { return "BatchNorm2d"; }
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;  // (C) ×4, int64 scalar
   double eps, momentum;
+
+ private:
+  bool count_batch();  // counts a training batch; true when the batch statistics normalise
 };
 
 class Linear : public Module {
@@ -82,6 +87,8 @@ class Dropout2d : public Module {
 };
 
 // Children named "0", "1", ... applied in order.
+// Runs its modules in order. A BatchNorm2d directly followed by a ReLU runs as one fused op
+// (BatchNorm2d::forward_relu: same values and gradients, one pass over memory); summaries still list both.
 class Sequential : public Module {
  public:
   Sequential() = default;

@@ -33,10 +33,10 @@ Bottleneck::Bottleneck(int64_t in, int64_t planes, int64_t stride, int64_t dilat
 }
 
 Tensor Bottleneck::forward(const Tensor& x) {
-  Tensor y = relu((*bn1_)((*conv1_)(x)));
-  y = relu((*bn2_)((*conv2_)(y)));
-  y = (*bn3_)((*conv3_)(y));
-  return relu(add(y, downsample_ ? (*downsample_)(x) : x));
+  // relu(bn(conv(x))) and relu(bn3(conv3(y)) + identity), each bn + relu (+ add) as one fused op.
+  Tensor y = bn1_->forward_relu((*conv1_)(x));
+  y = bn2_->forward_relu((*conv2_)(y));
+  return bn3_->forward_relu((*conv3_)(y), downsample_ ? (*downsample_)(x) : x);
 }
 
 BasicBlock::BasicBlock(int64_t in, int64_t planes, int64_t stride, int64_t dilation, ModulePtr downsample) {
@@ -48,9 +48,8 @@ BasicBlock::BasicBlock(int64_t in, int64_t planes, int64_t stride, int64_t dilat
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {
-  Tensor y = relu((*bn1_)((*conv1_)(x)));
-  y = (*bn2_)((*conv2_)(y));
-  return relu(add(y, downsample_ ? (*downsample_)(x) : x));
+  Tensor y = bn1_->forward_relu((*conv1_)(x));
+  return bn2_->forward_relu((*conv2_)(y), downsample_ ? (*downsample_)(x) : x);
 }
 
 namespace {
@@ -58,7 +57,7 @@ namespace {
 class StandardStem : public Module {
  public:
   StandardStem(std::shared_ptr<Conv2d> c, std::shared_ptr<BatchNorm2d> b) : conv(std::move(c)), bn(std::move(b)) {}
-  Tensor forward(const Tensor& x) override { return max_pool2d(relu((*bn)((*conv)(x))), {{3, 3}, {2, 2}, {1, 1}}); }
+  Tensor forward(const Tensor& x) override { return max_pool2d(bn->forward_relu((*conv)(x)), {{3, 3}, {2, 2}, {1, 1}}); }
   const char* type_name() const override { return "Stem"; }
   std::shared_ptr<Conv2d> conv;
   std::shared_ptr<BatchNorm2d> bn;

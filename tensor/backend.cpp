@@ -1,5 +1,5 @@
-// backend.cpp: the op table's defaults (every op throws until a backend provides it) and the choice of
-// backend for a tensor.
+// backend.cpp: the op table's defaults (every op throws until a backend provides it, except the fused
+// ops, which default to their parts) and the choice of backend for a tensor.
 #include "tensor/backend.h"
 
 #include "tensor/error.h"
@@ -36,6 +36,20 @@ void Backend::batch_norm(const ops::BatchNormResult&, const Tensor&, const Tenso
                          const Tensor&, bool, double, double) { missing("batch_norm"); }
 void Backend::batch_norm_backward(const ops::BatchNormGrads&, const Tensor&, const Tensor&, const Tensor&,
                                   const Tensor&, const Tensor&, bool) { missing("batch_norm_backward"); }
+void Backend::batch_norm_relu(const ops::BatchNormResult& out, const Tensor& x, const Tensor& weight,
+                              const Tensor& bias, const Tensor& running_mean, const Tensor& running_var,
+                              bool training, double momentum, double eps, const Tensor& residual) {
+  batch_norm(out, x, weight, bias, running_mean, running_var, training, momentum, eps);
+  if (residual.defined()) binary(ops::BinaryOp::Add, out.y, out.y, residual);
+  unary(ops::UnaryOp::Relu, out.y, out.y);
+}
+void Backend::batch_norm_relu_backward(const ops::BatchNormGrads& out, const Tensor& dy, const Tensor& y,
+                                       const Tensor& x, const Tensor& weight, const Tensor& save_mean,
+                                       const Tensor& save_invstd, bool training) {
+  Tensor masked = out.dresidual.defined() ? out.dresidual : ops::empty_like(dy);
+  binary(ops::BinaryOp::ReluGrad, masked, dy, y);  // dy where y > 0
+  batch_norm_backward(out, masked, x, weight, save_mean, save_invstd, training);
+}
 void Backend::max_pool2d(const Tensor&, const Tensor&, const Tensor&, const ops::Pool2dArgs&) { missing("max_pool2d"); }
 void Backend::max_pool2d_backward(const Tensor&, const Tensor&, const Tensor&) { missing("max_pool2d_backward"); }
 void Backend::avg_pool2d(const Tensor&, const Tensor&, const ops::Pool2dArgs&) { missing("avg_pool2d"); }

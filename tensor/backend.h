@@ -51,6 +51,14 @@ class Backend {
   virtual void batch_norm_backward(const ops::BatchNormGrads& out, const Tensor& dy, const Tensor& x,
                                    const Tensor& weight, const Tensor& save_mean,
                                    const Tensor& save_invstd, bool training);
+  // ops::batch_norm_relu and its backward. The defaults compose batch_norm, add, relu (and ReluGrad,
+  // batch_norm_backward); a backend may fuse them. residual / out.dresidual may be undefined.
+  virtual void batch_norm_relu(const ops::BatchNormResult& out, const Tensor& x, const Tensor& weight,
+                               const Tensor& bias, const Tensor& running_mean, const Tensor& running_var,
+                               bool training, double momentum, double eps, const Tensor& residual);
+  virtual void batch_norm_relu_backward(const ops::BatchNormGrads& out, const Tensor& dy, const Tensor& y,
+                                        const Tensor& x, const Tensor& weight, const Tensor& save_mean,
+                                        const Tensor& save_invstd, bool training);
 
   virtual void max_pool2d(const Tensor& y, const Tensor& indices, const Tensor& x, const ops::Pool2dArgs& a);
   virtual void max_pool2d_backward(const Tensor& dx, const Tensor& dy, const Tensor& indices);

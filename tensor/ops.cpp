@@ -653,31 +653,65 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, 
 }
 
 // ---------------------------------------------------------------- batch norm
-BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
-                           const Tensor& running_var, bool training, double momentum, double eps) {
-  check_defined("batch_norm", x, "input");
-  check_floating("batch_norm", x);
-  MDP_CHECK(x.dim() == 4 || x.dim() == 2, "batch_norm: input {} must be (N, C, H, W) or (N, C)", shape_str(x.shape()));
+namespace {
+// Checks batch_norm's arguments and returns x as (N, C, H, W), contiguous.
+Tensor checked_bn_input(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                        const Tensor& running_mean, const Tensor& running_var, bool training) {
+  check_defined(op, x, "input");
+  check_floating(op, x);
+  MDP_CHECK(x.dim() == 4 || x.dim() == 2, "{}: input {} must be (N, C, H, W) or (N, C)", op, shape_str(x.shape()));
   int64_t C = x.size(1);
   for (const Tensor* t : {&weight, &bias, &running_mean, &running_var}) {
     if (!t->defined()) continue;
-    check_same_device("batch_norm", x, *t);
-    MDP_CHECK(t->dim() == 1 && t->size(0) == C, "batch_norm: parameter {} does not match {} channels of input {}",
+    check_same_device(op, x, *t);
+    MDP_CHECK(t->dim() == 1 && t->size(0) == C, "{}: parameter {} does not match {} channels of input {}", op,
               shape_str(t->shape()), C, shape_str(x.shape()));
     MDP_CHECK(t->dtype() == DType::Float32 || t->dtype() == x.dtype(),
-              "batch_norm: parameter dtype {} does not fit input dtype {}", dtype_name(t->dtype()), dtype_name(x.dtype()));
+              "{}: parameter dtype {} does not fit input dtype {}", op, dtype_name(t->dtype()), dtype_name(x.dtype()));
   }
-  MDP_CHECK(running_mean.defined() == running_var.defined(), "batch_norm: running_mean and running_var must both be given or both not");
-  if (!training) MDP_CHECK(running_mean.defined(), "batch_norm: eval mode needs running statistics");
+  MDP_CHECK(running_mean.defined() == running_var.defined(),
+            "{}: running_mean and running_var must both be given or both not", op);
+  if (!training) MDP_CHECK(running_mean.defined(), "{}: eval mode needs running statistics", op);
   if (running_mean.defined())
-    MDP_CHECK(running_mean.is_contiguous() && running_var.is_contiguous(), "batch_norm: running statistics must be contiguous");
+    MDP_CHECK(running_mean.is_contiguous() && running_var.is_contiguous(), "{}: running statistics must be contiguous",
+              op);
   int64_t per_channel = x.numel() / std::max<int64_t>(C, 1);
-  MDP_CHECK(!training || per_channel > 1, "batch_norm: expected more than 1 value per channel when training, got input {}",
-            shape_str(x.shape()));
-  Tensor x4 = x.dim() == 2 ? view(contiguous(x), {x.size(0), C, 1, 1}) : contiguous(x);
-  DType pd = x.dtype() == DType::Float64 ? DType::Float64 : DType::Float32;
-  BatchNormResult r{empty(x4.shape(), x.dtype(), x.device()), empty({C}, pd, x.device()), empty({C}, pd, x.device())};
+  MDP_CHECK(!training || per_channel > 1, "{}: expected more than 1 value per channel when training, got input {}",
+            op, shape_str(x.shape()));
+  return x.dim() == 2 ? view(contiguous(x), {x.size(0), C, 1, 1}) : contiguous(x);
+}
+
+BatchNormResult bn_result(const Tensor& x4) {
+  DType pd = x4.dtype() == DType::Float64 ? DType::Float64 : DType::Float32;
+  int64_t C = x4.size(1);
+  return {empty(x4.shape(), x4.dtype(), x4.device()), empty({C}, pd, x4.device()), empty({C}, pd, x4.device())};
+}
+}  // namespace
+
+BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                           const Tensor& running_var, bool training, double momentum, double eps) {
+  Tensor x4 = checked_bn_input("batch_norm", x, weight, bias, running_mean, running_var, training);
+  BatchNormResult r = bn_result(x4);
   if (x.numel()) backend_for(x).batch_norm(r, x4, weight, bias, running_mean, running_var, training, momentum, eps);
+  if (x.dim() == 2) r.y = view(r.y, x.shape());
+  return r;
+}
+
+BatchNormResult batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                                const Tensor& running_var, bool training, double momentum, double eps,
+                                const Tensor& residual) {
+  Tensor x4 = checked_bn_input("batch_norm_relu", x, weight, bias, running_mean, running_var, training);
+  Tensor r4;
+  if (residual.defined()) {
+    check_same_device("batch_norm_relu", x, residual);
+    MDP_CHECK(residual.shape() == x.shape() && residual.dtype() == x.dtype(),
+              "batch_norm_relu: residual {} {} does not match input {} {}", shape_str(residual.shape()),
+              dtype_name(residual.dtype()), shape_str(x.shape()), dtype_name(x.dtype()));
+    r4 = view(contiguous(residual), x4.shape());
+  }
+  BatchNormResult r = bn_result(x4);
+  if (x.numel())
+    backend_for(x).batch_norm_relu(r, x4, weight, bias, running_mean, running_var, training, momentum, eps, r4);
   if (x.dim() == 2) r.y = view(r.y, x.shape());
   return r;
 }
@@ -689,13 +723,34 @@ BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tens
   int64_t C = x.size(1);
   Shape s4 = x.dim() == 2 ? Shape{x.size(0), C, 1, 1} : x.shape();
   Tensor x4 = view(contiguous(x), s4), dy4 = view(contiguous(dy), s4);
-  BatchNormGrads g{empty(s4, x.dtype(), x.device()), Tensor(), Tensor()};
+  BatchNormGrads g{empty(s4, x.dtype(), x.device()), Tensor(), Tensor(), Tensor()};
   if (weight.defined()) {
     g.dweight = empty({C}, weight.dtype(), x.device());
     g.dbias = empty({C}, weight.dtype(), x.device());
   }
   if (x.numel()) backend_for(x).batch_norm_backward(g, dy4, x4, weight, save_mean, save_invstd, training);
   g.dx = view(g.dx, x.shape());
+  return g;
+}
+
+BatchNormGrads batch_norm_relu_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& weight,
+                                        const Tensor& save_mean, const Tensor& save_invstd, bool training,
+                                        bool need_dresidual) {
+  MDP_CHECK(dy.shape() == x.shape() && y.shape() == x.shape(),
+            "batch_norm_relu_backward: gradient {} and output {} must match input {}", shape_str(dy.shape()),
+            shape_str(y.shape()), shape_str(x.shape()));
+  int64_t C = x.size(1);
+  Shape s4 = x.dim() == 2 ? Shape{x.size(0), C, 1, 1} : x.shape();
+  Tensor x4 = view(contiguous(x), s4), dy4 = view(contiguous(dy), s4), y4 = view(contiguous(y), s4);
+  BatchNormGrads g{empty(s4, x.dtype(), x.device()), Tensor(), Tensor(), Tensor()};
+  if (weight.defined()) {
+    g.dweight = empty({C}, weight.dtype(), x.device());
+    g.dbias = empty({C}, weight.dtype(), x.device());
+  }
+  if (need_dresidual) g.dresidual = empty(s4, x.dtype(), x.device());
+  if (x.numel()) backend_for(x).batch_norm_relu_backward(g, dy4, y4, x4, weight, save_mean, save_invstd, training);
+  g.dx = view(g.dx, x.shape());
+  if (need_dresidual) g.dresidual = view(g.dresidual, x.shape());
   return g;
 }
 

@@ -159,10 +159,20 @@ struct BatchNormResult { Tensor y, save_mean, save_invstd; };
 BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
                            const Tensor& running_mean, const Tensor& running_var, bool training,
                            double momentum, double eps);
-struct BatchNormGrads { Tensor dx, dweight, dbias; };
+struct BatchNormGrads { Tensor dx, dweight, dbias, dresidual; };
 // save_mean/save_invstd from the forward; in eval they are the running mean and 1/sqrt(var+eps).
 BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight,
                                    const Tensor& save_mean, const Tensor& save_invstd, bool training);
+// y = relu(batch_norm(x) + residual), residual optional (undefined: none), (N, C, H, W) or (N, C): the
+// batch-norm, residual-add, ReLU tail of a ResNet block as one op, which the CPU backend runs in one pass
+// over memory. Its backward takes the forward's y: dy is masked by y > 0, and that masked gradient is
+// also the residual's (dresidual, filled when need_dresidual).
+BatchNormResult batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                const Tensor& running_mean, const Tensor& running_var, bool training,
+                                double momentum, double eps, const Tensor& residual = Tensor());
+BatchNormGrads batch_norm_relu_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& weight,
+                                        const Tensor& save_mean, const Tensor& save_invstd, bool training,
+                                        bool need_dresidual);
 
 // ---- pooling (Pool2dArgs above) ----
 Shape pool2d_output_shape(const Shape& x, const Pool2dArgs& a, const char* op);

@@ -39,7 +39,7 @@ ConvDescs conv_descs(const Tensor& x, const Tensor& w, const Tensor& y, const op
   d.y = plain_md(y, "conv2d");
   d.w = weight_md(w, a.groups);
   d.b = memory::desc({w.size(0)}, dnnl_type(bias_dtype, "conv2d"), memory::format_tag::a);
-  d.any = x.dtype() == DType::BFloat16;
+  d.any = true;
   d.stride = {a.stride[0], a.stride[1]};
   d.dilation = {a.dilation[0] - 1, a.dilation[1] - 1};  // oneDNN counts dilation from 0
   d.pad_l = {a.padding[0], a.padding[1]};

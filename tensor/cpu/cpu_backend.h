@@ -32,6 +32,12 @@ class CpuBackend final : public Backend {
                   double eps) override;
   void batch_norm_backward(const ops::BatchNormGrads& out, const Tensor& dy, const Tensor& x, const Tensor& weight,
                            const Tensor& save_mean, const Tensor& save_invstd, bool training) override;
+  void batch_norm_relu(const ops::BatchNormResult& out, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                       const Tensor& running_mean, const Tensor& running_var, bool training, double momentum,
+                       double eps, const Tensor& residual) override;
+  void batch_norm_relu_backward(const ops::BatchNormGrads& out, const Tensor& dy, const Tensor& y, const Tensor& x,
+                                const Tensor& weight, const Tensor& save_mean, const Tensor& save_invstd,
+                                bool training) override;
   void max_pool2d(const Tensor& y, const Tensor& indices, const Tensor& x, const ops::Pool2dArgs& a) override;
   void max_pool2d_backward(const Tensor& dx, const Tensor& dy, const Tensor& indices) override;
   void avg_pool2d(const Tensor& y, const Tensor& x, const ops::Pool2dArgs& a) override;

@@ -75,6 +75,14 @@ BOOST_AUTO_TEST_CASE(nn_ops) {
   Tensor rm = ops::zeros({4}, DType::Float64), rv = ops::ones({4}, DType::Float64);
   check("batch_norm train", [](auto& t) { return batch_norm(t[0], t[1], t[2], Tensor(), Tensor(), true); }, {x, R({4}, 15), R({4}, 16)});
   check("batch_norm eval", [rm, rv](auto& t) { return batch_norm(t[0], t[1], t[2], rm, rv, false); }, {x, R({4}, 15), R({4}, 16)});
+  check("batch_norm_relu train", [](auto& t) { return batch_norm_relu(t[0], t[1], t[2], Tensor(), Tensor(), true); },
+        {x, R({4}, 15), R({4}, 16)});
+  check("batch_norm_relu + residual train",
+        [](auto& t) { return batch_norm_relu(t[0], t[1], t[2], Tensor(), Tensor(), true, 0.1, 1e-5, t[3]); },
+        {x, R({4}, 15), R({4}, 16), R(x.shape(), 17)});
+  check("batch_norm_relu + residual eval",
+        [rm, rv](auto& t) { return batch_norm_relu(t[0], t[1], t[2], rm, rv, false, 0.1, 1e-5, t[3]); },
+        {x, R({4}, 15), R({4}, 16), R(x.shape(), 17)});
   check("max_pool2d", [](auto& t) { return max_pool2d(t[0], {{3, 3}, {2, 2}, {1, 1}, true}); }, {x});
   check("avg_pool2d", [](auto& t) { return avg_pool2d(t[0], {{3, 2}, {2, 2}, {1, 1}, false, false}); }, {x});
   check("adaptive_avg_pool2d", [](auto& t) { return adaptive_avg_pool2d(t[0], 4, 3); }, {x});

@@ -135,6 +135,33 @@ BOOST_AUTO_TEST_CASE(batchnorm_updates_running_stats_only_in_training) {
   BOOST_TEST(bn.num_batches_tracked.item() == 1);
 }
 
+// Sequential runs BatchNorm2d + ReLU as one fused op: the same output, gradients and running statistics
+// as conv -> batch_norm -> relu called one by one, and the summary still lists both layers.
+BOOST_AUTO_TEST_CASE(sequential_fuses_batchnorm_relu) {
+  auto conv = std::make_shared<Conv2d>(3, 4, 3, 1, 1, 1, 1, false);
+  auto bn = std::make_shared<BatchNorm2d>(4);
+  Sequential s({conv, bn, std::make_shared<ReLU>()});
+  Tensor x = test::randn({2, 3, 6, 6});
+  Tensor y = s(x);
+  Tensor fused_mean = ops::clone(bn->running_mean);
+  backward(sum(mul(y, test::randn(y.shape(), DType::Float32, 7))));
+  Tensor gw = ops::clone(conv->weight.grad()), gbn = ops::clone(bn->weight.grad());
+  s.zero_grad();
+  ops::fill_(bn->running_mean, 0);
+  ops::fill_(bn->running_var, 1);
+  Tensor y2 = relu(batch_norm(conv2d(x, conv->weight, Tensor(), {{1, 1}, {1, 1}, {1, 1}, 1}), bn->weight, bn->bias,
+                              bn->running_mean, bn->running_var, true));
+  backward(sum(mul(y2, test::randn(y.shape(), DType::Float32, 7))));
+  close(y, y2, 1e-6, 1e-5, "output");
+  close(fused_mean, bn->running_mean, 1e-7, 1e-6, "running mean");
+  close(gw, conv->weight.grad(), 1e-5, 1e-4, "conv weight grad");
+  close(gbn, bn->weight.grad(), 1e-5, 1e-4, "bn weight grad");
+  ModelSummary sum_ = summarize(s, {2, 3, 6, 6});
+  std::string t = sum_.table(sum_.param_bytes);
+  BOOST_TEST(t.find("BatchNorm2d") != std::string::npos);
+  BOOST_TEST(t.find("ReLU") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(summary_table) {
   ResNet r(ResNetConfig{50, {false, false, false}, false, 1.0, 1000, true});
   ModelSummary s = summarize(r, {1, 3, 224, 224});

@@ -235,6 +235,40 @@ BOOST_AUTO_TEST_CASE(batch_norm) {
   }, 1e-4, 1e-4);
 }
 
+// The fused batch-norm + residual + ReLU (one pass on the cpu backend) against the reference backend's
+// composition of batch_norm, add, relu and their backwards, in float32 and float64.
+BOOST_AUTO_TEST_CASE(batch_norm_relu) {
+  for (DType dt : {DType::Float32, DType::Float64})
+    for (bool training : {true, false})
+      for (bool residual : {false, true}) {
+        Tensor x = randn({4, 3, 5, 6}, dt, 21), w = randn({3}, DType::Float32, 22), b = randn({3}, DType::Float32, 23);
+        Tensor r = residual ? randn(x.shape(), dt, 24) : Tensor(), dy = randn(x.shape(), dt, 25);
+        std::string what = fmt::format("batch_norm_relu {} {}{}", dtype_name(dt), training ? "train" : "eval",
+                                       residual ? " + residual" : "");
+        compare(what, [&] {
+          Tensor rm = ops::full({3}, 0.2), rv = ops::full({3}, 1.5);
+          auto f = ops::batch_norm_relu(x, w, b, rm, rv, training, 0.1, 1e-5, r);
+          auto g = ops::batch_norm_relu_backward(dy, f.y, x, w, f.save_mean, f.save_invstd, training, residual);
+          V out{f.y, f.save_mean, f.save_invstd, rm, rv, g.dx, g.dweight, g.dbias};
+          if (residual) out.push_back(g.dresidual);
+          return out;
+        }, 1e-4, 1e-4);
+      }
+  compare("batch_norm_relu (N, C), no affine, no dresidual", [&] {
+    Tensor x = randn({6, 4}, DType::Float32, 26), r = randn({6, 4}, DType::Float32, 27);
+    auto f = ops::batch_norm_relu(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5, r);
+    auto g = ops::batch_norm_relu_backward(randn({6, 4}, DType::Float32, 28), f.y, x, Tensor(), f.save_mean,
+                                           f.save_invstd, true, false);
+    BOOST_TEST(!g.dresidual.defined());
+    return V{f.y, g.dx};
+  }, 1e-4, 1e-4);
+  // The fused op is exactly relu(batch_norm(x) + r) on the cpu backend too (the same arithmetic per element).
+  Tensor x = randn({2, 4, 3, 3}, DType::Float32, 29), r = randn(x.shape(), DType::Float32, 30);
+  auto fused = ops::batch_norm_relu(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5, r);
+  auto plain = ops::batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5);
+  close(fused.y, ops::unary(ops::UnaryOp::Relu, ops::add(plain.y, r)), 1e-6, 1e-6, "fused vs composed on cpu");
+}
+
 BOOST_AUTO_TEST_CASE(pooling) {
   Tensor x = randn({2, 3, 9, 8}, DType::Float32, 18);
   for (ops::Pool2dArgs a : {ops::Pool2dArgs{{3, 3}, {2, 2}, {1, 1}, false, true}, ops::Pool2dArgs{{2, 2}, {2, 2}, {0, 0}, true, true},

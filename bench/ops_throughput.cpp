@@ -1,0 +1,61 @@
+// ops_throughput.cpp: times the CPU backend's memory-bound ops (batch norm, fused batch-norm + ReLU,
+// elementwise, pooling) on ResNet-50-sized activations and prints ms and effective GB/s per op. A
+// benchmark for profiling the non-convolution part of a training step, not a test.
+//
+// Usage: bench_ops [N C H W] [repeats]   (default 8 256 56 56, 10)
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <vector>
+
+#include "tensor/ops.h"
+#include "tensor/random.h"
+
+using namespace mdp;
+
+namespace {
+// Median milliseconds of f over repeats runs, after one warm-up run.
+double time_ms(int repeats, const std::function<void()>& f) {
+  f();
+  std::vector<double> t;
+  for (int i = 0; i < repeats; ++i) {
+    auto a = std::chrono::steady_clock::now();
+    f();
+    t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  Shape s{8, 256, 56, 56};
+  if (argc >= 5) s = {std::atol(argv[1]), std::atol(argv[2]), std::atol(argv[3]), std::atol(argv[4])};
+  int repeats = argc >= 6 ? std::atoi(argv[5]) : 10;
+  int64_t C = s[1];
+  Tensor x = ops::randn(s), r = ops::randn(s), dy = ops::randn(s);
+  Tensor w = ops::ones({C}), b = ops::zeros({C}), rm = ops::zeros({C}), rv = ops::ones({C});
+  double mb = double(x.numel()) * 4 / 1e6;  // one tensor, MB
+  ops::BatchNormResult bn = ops::batch_norm(x, w, b, rm, rv, true, 0.1, 1e-5);
+  ops::BatchNormResult bnr = ops::batch_norm_relu(x, w, b, rm, rv, true, 0.1, 1e-5, r);
+  struct Row { const char* name; double tensors; std::function<void()> f; };
+  std::vector<Row> rows{
+      {"relu", 2, [&] { ops::unary(ops::UnaryOp::Relu, x); }},
+      {"add", 3, [&] { ops::add(x, r); }},
+      {"relu_grad", 3, [&] { ops::binary(ops::BinaryOp::ReluGrad, dy, x); }},
+      {"batch_norm", 2, [&] { ops::batch_norm(x, w, b, rm, rv, true, 0.1, 1e-5); }},
+      {"batch_norm_backward", 3, [&] { ops::batch_norm_backward(dy, x, w, bn.save_mean, bn.save_invstd, true); }},
+      {"batch_norm_relu(+res)", 3, [&] { ops::batch_norm_relu(x, w, b, rm, rv, true, 0.1, 1e-5, r); }},
+      {"batch_norm_relu_backward(+dres)", 5,
+       [&] { ops::batch_norm_relu_backward(dy, bnr.y, x, w, bnr.save_mean, bnr.save_invstd, true, true); }},
+      {"max_pool2d 3x3/2", 1.25, [&] { ops::max_pool2d(x, {{3, 3}, {2, 2}, {1, 1}}); }},
+  };
+  fmt::print("shape ({}, {}, {}, {}), one tensor {:.1f} MB, median of {}\n", s[0], s[1], s[2], s[3], mb, repeats);
+  for (auto& row : rows) {
+    double ms = time_ms(repeats, row.f);
+    fmt::print("{:<34} {:8.2f} ms {:7.1f} GB/s\n", row.name, ms, row.tensors * mb / ms);
+  }
+}
