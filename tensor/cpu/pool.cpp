@@ -28,10 +28,9 @@ void CpuBackend::max_pool2d(const Tensor& y, const Tensor& indices, const Tensor
           for (int64_t h = wh.start; h < wh.end; ++h)
             for (int64_t w = ww.start; w < ww.end; ++w) {
               float v = cast<float>(X[(p * H + h) * W + w]);
-              if (v > best || std::isnan(v)) {
-                best = v;
-                arg = h * W + w;
-              }
+              bool take = v > best || v != v;  // NaN wins, as in PyTorch; selects, not branches
+              best = take ? v : best;
+              arg = take ? h * W + w : arg;
             }
           Y[(p * Ho + oh) * Wo + ow] = X[p * H * W + arg];
           I[(p * Ho + oh) * Wo + ow] = arg;

@@ -120,6 +120,10 @@ BOOST_AUTO_TEST_CASE(conv2d) {
       {{1, 4, 7, 7}, {4, 1, 3, 3}, {{2, 2}, {1, 1}, {1, 1}, 4}, true},
       {{1, 3, 16, 16}, {8, 3, 7, 7}, {{2, 2}, {3, 3}, {1, 1}, 1}, false},
       {{1, 2, 1, 1}, {3, 2, 1, 1}, {{1, 1}, {0, 0}, {1, 1}, 1}, true},
+      // 1x1 stride 1: sgemm per image, the weight gradient accumulated over the batch
+      {{3, 16, 5, 7}, {24, 16, 1, 1}, {{1, 1}, {0, 0}, {1, 1}, 1}, true},
+      // 3x3 stride 1 with ResNet-like channels: oneDNN's Winograd kernels
+      {{2, 32, 14, 14}, {48, 32, 3, 3}, {{1, 1}, {1, 1}, {1, 1}, 1}, false},
   };
   for (const Case& c : cases) {
     Tensor x = randn(c.x, DType::Float32, 9), w = randn(c.w, DType::Float32, 10);
