@@ -9,6 +9,8 @@
 // (float32) or matmul (bf16) computes on the NCHW layout itself, so those (most of ResNet's) skip the
 // reorders. float32 3x3 stride-1 convolutions use oneDNN's Winograd F(4x4, 3x3) kernels where it has
 // them (2.25x fewer multiplications; float32 error still within the tests' 1e-4 of the reference).
+// float32 dilated convolutions whose taps mostly read the zero padding (ASPP) skip those zeros: one
+// matrix product per tap over the part of the map where it is valid (taps_forward, taps_backward).
 #include <fmt/ranges.h>
 
 #include "tensor/cpu/cpu_backend.h"
@@ -148,11 +150,115 @@ void pointwise_backward(const ops::Conv2dGrads& g, const Tensor& dy, const Tenso
   }
   if (g.db.defined()) ops::copy_(g.db, ops::sum(ops::to(dy, g.db.dtype()), {0, 2, 3}));
 }
+
+// ---- dilated float32 convolutions whose taps mostly read padding, as one matrix product per tap ----
+// DeepLabV3's ASPP runs 3x3 convolutions with dilation 12/24/36 on 32x32 or 64x64 maps: most taps then
+// fall outside the map, where the input is the zero padding. oneDNN computes them by im2col + gemm,
+// multiplying all those zeros. Here y = sum over taps t of W_t (O, C) @ x shifted by t, restricted to
+// the output rectangle where the shifted input is inside the map: each tap is a 1x1 convolution of a
+// crop of x added into a crop of y (the dilation-36 convolution on a 32x32 map is its centre tap only).
+struct Tap {
+  int64_t kh, kw, oh0, oh1, ow0, ow1, ih0, iw0;  // output rows [oh0, oh1), cols [ow0, ow1); input origin
+  int64_t rows() const { return oh1 - oh0; }
+  int64_t cols() const { return ow1 - ow0; }
+};
+
+// The taps of a stride-1 convolution with a non-empty valid region.
+std::vector<Tap> valid_taps(const Tensor& x, const Tensor& w, const ops::Conv2dArgs& a, int64_t Ho, int64_t Wo) {
+  std::vector<Tap> taps;
+  auto range = [](int64_t off, int64_t in, int64_t out, int64_t& o0, int64_t& o1) {  // 0 <= o + off < in
+    o0 = std::max<int64_t>(0, -off);
+    o1 = std::min<int64_t>(out, in - off);
+  };
+  for (int64_t kh = 0; kh < w.size(2); ++kh)
+    for (int64_t kw = 0; kw < w.size(3); ++kw) {
+      Tap t{kh, kw, 0, 0, 0, 0, 0, 0};
+      int64_t offh = kh * a.dilation[0] - a.padding[0], offw = kw * a.dilation[1] - a.padding[1];
+      range(offh, x.size(2), Ho, t.oh0, t.oh1);
+      range(offw, x.size(3), Wo, t.ow0, t.ow1);
+      if (t.oh1 <= t.oh0 || t.ow1 <= t.ow0) continue;
+      t.ih0 = t.oh0 + offh;
+      t.iw0 = t.ow0 + offw;
+      taps.push_back(t);
+    }
+  return taps;
+}
+
+// True for a float32, ungrouped, stride-1, dilated convolution whose valid taps cover at most 3/4 of
+// the kernel x output positions (so at least a quarter of im2col's products would be zeros).
+bool mostly_padding(const Tensor& x, const Tensor& w, const ops::Conv2dArgs& a, int64_t Ho, int64_t Wo) {
+  if (x.dtype() != DType::Float32 || a.groups != 1 || a.stride[0] != 1 || a.stride[1] != 1 ||
+      (a.dilation[0] == 1 && a.dilation[1] == 1))
+    return false;
+  int64_t covered = 0;
+  for (const Tap& t : valid_taps(x, w, a, Ho, Wo)) covered += t.rows() * t.cols();
+  return 4 * covered <= 3 * w.size(2) * w.size(3) * Ho * Wo;
+}
+
+Tensor crop(const Tensor& t, int64_t h0, int64_t rows, int64_t w0, int64_t cols) {
+  return ops::narrow(ops::narrow(t, 2, h0, rows), 3, w0, cols);
+}
+Tensor tap_weight(const Tensor& w, const Tap& t) {  // W[:, :, kh, kw] as a contiguous (O, C)
+  return ops::contiguous(ops::select(ops::select(w, 3, t.kw), 2, t.kh));
+}
+
+// y (N, O, Ho, Wo) = b + sum_t W_t @ crop_t(x)
+void taps_forward(Backend& be, const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
+                  const ops::Conv2dArgs& a) {
+  int64_t N = x.size(0), C = x.size(1), O = w.size(0);
+  if (b.defined()) ops::copy_(y, ops::expand(ops::view(b, {1, O, 1, 1}), y.shape()));
+  else be.fill(y, 0);
+  for (const Tap& t : valid_taps(x, w, a, y.size(2), y.size(3))) {
+    int64_t P = t.rows() * t.cols();
+    // (N, C, P): x itself for a tap that covers the whole map, else a copy of the crop
+    Tensor xs = ops::contiguous(crop(x, t.ih0, t.rows(), t.iw0, t.cols())), wt = tap_weight(w, t);
+    Tensor yv = crop(y, t.oh0, t.rows(), t.ow0, t.cols());
+    Tensor ys = yv.is_contiguous() ? yv : ops::empty({N, O, t.rows(), t.cols()});  // accumulate in place if we can
+    const float *W = static_cast<const float*>(wt.raw_data()), *X = static_cast<const float*>(xs.raw_data());
+    float* Y = static_cast<float*>(ys.raw_data());
+    float beta = ys.same(yv) ? 1.0f : 0.0f;
+    for (int64_t n = 0; n < N; ++n) dnnl::sgemm('N', 'N', O, P, C, 1.0f, W, C, X + n * C * P, P, beta, Y + n * O * P, P);
+    if (!ys.same(yv)) be.binary(ops::BinaryOp::Add, yv, yv, ys);
+  }
+}
+
+// dx = sum_t uncrop_t(W_t^T @ crop_t(dy));  dW_t = sum_n crop_t(dy)[n] @ crop_t(x)[n]^T;  db = sum dy
+void taps_backward(Backend& be, const ops::Conv2dGrads& g, const Tensor& dy, const Tensor& x, const Tensor& w,
+                   const ops::Conv2dArgs& a) {
+  int64_t N = x.size(0), C = x.size(1), O = w.size(0);
+  if (g.dx.defined()) be.fill(g.dx, 0);
+  if (g.dw.defined()) be.fill(g.dw, 0);  // taps that never touch the map get no gradient
+  for (const Tap& t : valid_taps(x, w, a, dy.size(2), dy.size(3))) {
+    int64_t P = t.rows() * t.cols();
+    Tensor dys = ops::contiguous(crop(dy, t.oh0, t.rows(), t.ow0, t.cols()));  // (N, O, P)
+    const float* DY = static_cast<const float*>(dys.raw_data());
+    if (g.dx.defined()) {
+      Tensor wt = tap_weight(w, t), dxv = crop(g.dx, t.ih0, t.rows(), t.iw0, t.cols());
+      Tensor dxs = dxv.is_contiguous() ? dxv : ops::empty({N, C, t.rows(), t.cols()});
+      const float* W = static_cast<const float*>(wt.raw_data());
+      float* DX = static_cast<float*>(dxs.raw_data());
+      float beta = dxs.same(dxv) ? 1.0f : 0.0f;
+      for (int64_t n = 0; n < N; ++n)
+        dnnl::sgemm('T', 'N', C, P, O, 1.0f, W, C, DY + n * O * P, P, beta, DX + n * C * P, P);
+      if (!dxs.same(dxv)) be.binary(ops::BinaryOp::Add, dxv, dxv, dxs);
+    }
+    if (g.dw.defined()) {
+      Tensor xs = ops::contiguous(crop(x, t.ih0, t.rows(), t.iw0, t.cols())), dwt = ops::empty({O, C});
+      const float* X = static_cast<const float*>(xs.raw_data());
+      float* DW = static_cast<float*>(dwt.raw_data());
+      for (int64_t n = 0; n < N; ++n)
+        dnnl::sgemm('N', 'T', O, C, P, 1.0f, DY + n * O * P, P, X + n * C * P, P, n == 0 ? 0.0f : 1.0f, DW, C);
+      ops::copy_(ops::select(ops::select(g.dw, 3, t.kw), 2, t.kh), dwt);
+    }
+  }
+  if (g.db.defined()) ops::copy_(g.db, ops::sum(dy, {0, 2, 3}));
+}
 }  // namespace
 
 void CpuBackend::conv2d(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const ops::Conv2dArgs& a) {
   bool bias = b.defined();
   if (pointwise(x, w, a)) return pointwise_forward(*this, y, x, w, b, conv_key("conv_fwd 1x1", x, w, a, bias, y.dtype()));
+  if (mostly_padding(x, w, a, y.size(2), y.size(3))) return taps_forward(*this, y, x, w, b, a);
   ConvDescs d = conv_descs(x, w, y, a, y.dtype());
   auto& prim = cached_primitive(conv_key("conv_fwd", x, w, a, bias, y.dtype()), [&] {
     return with_algorithm(d, [&](dnnl::algorithm algo) {
@@ -170,6 +276,7 @@ void CpuBackend::conv2d_backward(const ops::Conv2dGrads& g, const Tensor& dy, co
   // The gradients (dx, dw, db) may be float32 where x, w and dy are bf16.
   DType gd = g.dx.defined() ? g.dx.dtype() : g.dw.defined() ? g.dw.dtype() : g.db.dtype();
   if (pointwise(x, w, a)) return pointwise_backward(g, dy, x, w, conv_key("conv_bwd 1x1", x, w, a, false, gd));
+  if (mostly_padding(x, w, a, dy.size(2), dy.size(3)) && gd == DType::Float32) return taps_backward(*this, g, dy, x, w, a);
   ConvDescs d = conv_descs(x, w, dy, a, gd);
   if (g.dx.defined()) {
     memory::desc dx_md = plain_md(g.dx, "conv2d");

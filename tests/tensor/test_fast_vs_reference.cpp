@@ -124,6 +124,10 @@ BOOST_AUTO_TEST_CASE(conv2d) {
       {{3, 16, 5, 7}, {24, 16, 1, 1}, {{1, 1}, {0, 0}, {1, 1}, 1}, true},
       // 3x3 stride 1 with ResNet-like channels: oneDNN's Winograd kernels
       {{2, 32, 14, 14}, {48, 32, 3, 3}, {{1, 1}, {1, 1}, {1, 1}, 1}, false},
+      // dilated, taps mostly in the padding (ASPP on a small map): one matrix product per valid tap
+      {{2, 8, 6, 7}, {5, 8, 3, 3}, {{1, 1}, {4, 4}, {4, 4}, 1}, true},
+      {{2, 8, 6, 7}, {5, 8, 3, 3}, {{1, 1}, {8, 8}, {8, 8}, 1}, false},  // only the centre tap is valid
+      {{1, 4, 9, 5}, {3, 4, 3, 3}, {{1, 1}, {2, 6}, {2, 6}, 1}, true},    // mixed: rows dense, cols padding
   };
   for (const Case& c : cases) {
     Tensor x = randn(c.x, DType::Float32, 9), w = randn(c.w, DType::Float32, 10);
