@@ -2,7 +2,8 @@
 // include it: the op table entry (cuDNN for convolution, cuBLAS for matmul, plain kernels for the rest,
 // one .cu/.cpp file per concept with the CPU backend's names), the per-device caching allocator and a
 // few runtime switches. Deliberately no fallback: an op or dtype it does not provide throws.
-// Built only when CMake finds the toolkit and cuDNN (MDP_WITH_CUDA); runtime.h has the CUDA-side parts.
+// Built only when CMake finds the toolkit and cuDNN, as libmdp_cuda.so (loaded on demand: tensor/cuda_plugin.h);
+// runtime.h has the CUDA-side parts.
 #pragma once
 #include <string>
 

@@ -7,9 +7,7 @@
 #include <new>
 
 #include "tensor/error.h"
-#ifdef MDP_WITH_CUDA
-#include "cuda/cuda_backend.h"
-#endif
+#include "tensor/cuda_plugin.h"
 
 namespace mdp {
 namespace {
@@ -86,20 +84,14 @@ class CpuAllocator final : public Allocator {
 Allocator& allocator_for(Device d) {
   static CpuAllocator* cpu = new CpuAllocator();  // never destroyed: tensors may outlive static dtors
   if (d.is_cpu()) return *cpu;
-#ifdef MDP_WITH_CUDA
-  return cuda::device_allocator(d.index);  // cuda/allocator.cpp: one caching allocator per device
-#else
-  throw Error(fmt::format("device {}: this build of mdp has no CUDA backend (CUDA toolkit or cuDNN was not found "
-                          "at configure time)", d.str()));
-#endif
+  std::string why;
+  if (const CudaPlugin* plugin = cuda_plugin(&why)) return plugin->allocator(d.index);  // one per device
+  throw Error(fmt::format("device {}: {}", d.str(), why));
 }
 
 bool cuda_backend_available() {
-#ifdef MDP_WITH_CUDA
-  return cuda::cuda_available();
-#else
-  return false;
-#endif
+  const CudaPlugin* plugin = cuda_plugin();
+  return plugin && plugin->available(nullptr);
 }
 
 }  // namespace mdp

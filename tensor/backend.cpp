@@ -3,9 +3,7 @@
 #include "tensor/backend.h"
 
 #include "tensor/error.h"
-#ifdef MDP_WITH_CUDA
-#include "cuda/cuda_backend.h"
-#endif
+#include "tensor/cuda_plugin.h"
 
 namespace mdp {
 
@@ -80,11 +78,9 @@ thread_local bool t_reference = false;
 
 Backend& backend_for(const Tensor& t) {
   if (t.device().is_cuda()) {
-#ifdef MDP_WITH_CUDA
-    return cuda::cuda_backend();
-#else
-    throw Error(fmt::format("device {}: this build of mdp has no CUDA backend", t.device().str()));
-#endif
+    std::string why;
+    if (const CudaPlugin* plugin = cuda_plugin(&why)) return plugin->backend();
+    throw Error(fmt::format("device {}: {}", t.device().str(), why));
   }
   return t_reference ? reference_backend() : cpu_backend();
 }

@@ -1,0 +1,13 @@
+// plugin.cpp: the entry point through which libmdp_tensor.so reaches this backend once it has loaded
+// libmdp_cuda.so (tensor/cuda_plugin.h).
+#include "cuda/cuda_backend.h"
+#include "tensor/cuda_plugin.h"
+
+extern "C" const mdp::CudaPlugin* mdp_cuda_plugin() {
+  static const mdp::CudaPlugin plugin{
+      [](std::string* why) { return mdp::cuda::cuda_available(why); },
+      [](int device) -> mdp::Allocator& { return mdp::cuda::device_allocator(device); },
+      []() -> mdp::Backend& { return mdp::cuda::cuda_backend(); },
+  };
+  return &plugin;
+}
