@@ -128,6 +128,9 @@ BOOST_AUTO_TEST_CASE(conv2d) {
       {{2, 8, 6, 7}, {5, 8, 3, 3}, {{1, 1}, {4, 4}, {4, 4}, 1}, true},
       {{2, 8, 6, 7}, {5, 8, 3, 3}, {{1, 1}, {8, 8}, {8, 8}, 1}, false},  // only the centre tap is valid
       {{1, 4, 9, 5}, {3, 4, 3, 3}, {{1, 1}, {2, 6}, {2, 6}, 1}, true},    // mixed: rows dense, cols padding
+      // dilated 3x3 with padding = dilation on a map divisible by it: Winograd on the interleaved sub-grids
+      {{2, 16, 12, 16}, {24, 16, 3, 3}, {{1, 1}, {2, 2}, {2, 2}, 1}, true},
+      {{1, 8, 32, 24}, {8, 8, 3, 3}, {{1, 1}, {2, 2}, {2, 2}, 1}, false},
   };
   for (const Case& c : cases) {
     Tensor x = randn(c.x, DType::Float32, 9), w = randn(c.w, DType::Float32, 10);
