@@ -1,11 +1,14 @@
 // autocast.h: bf16 mixed precision as an option, like torch.autocast(dtype=torch.bfloat16). While an
 // AutocastGuard is enabled on a thread, the differentiable conv2d and matmul (hence nn::Conv2d and
 // nn::Linear) of that thread cast their float32 inputs and weights to bfloat16 with the differentiable
-// to() (its backward casts the gradient back), compute with bf16 operands and float32 accumulation, and
-// return float32: the backends write the float32 result directly (ops.h, mixed precision), so the rest
-// of the network (batch norm, softmax, losses, reductions) runs in float32 as before. Parameters,
-// their gradients and optimizer state stay float32 ("master weights"); a conv's weight gradient is
-// accumulated in float32 and arrives in float32.
+// to() (its backward casts the gradient back) and compute with bf16 operands and float32 accumulation.
+// conv2d returns bf16, as torch.autocast's does, so the activations of a network stay bf16 from layer
+// to layer: batch norm, ReLU, pooling and residual adds run on bf16 tensors (float32 arithmetic inside,
+// float32 parameters), which halves their memory and traffic. matmul returns float32, and the models
+// return float32 (DeepLabV3's logits and the MDP projection head's embeddings are cast before the
+// upsampling and the normalisation), so losses, softmax and the prototype bank stay float32.
+// Parameters, their gradients and optimizer state stay float32 ("master weights"); a conv's weight
+// gradient is accumulated in float32 and arrives in float32.
 // Not here: float16, loss scaling (bf16 has float32's range), casting of any other op, a weight-cast
 // cache (each forward casts each weight once, a small pass next to the activations).
 // The state is thread-local, as PyTorch's: a guard on one thread leaves other threads alone. Backward

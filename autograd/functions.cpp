@@ -358,16 +358,25 @@ Tensor matmul(const Tensor& a0, const Tensor& b0, bool ta, bool tb) {
   return y;
 }
 
+// Under autocast the result is bf16 (as torch.autocast's), so the activations between convolutions stay
+// bf16: batch norm, ReLU and pooling run on them in bf16 with float32 arithmetic. The backward computes
+// dx in x's dtype and dw, db in float32 (two calls: the backends run them as separate primitives anyway).
 Tensor conv2d(const Tensor& x0, const Tensor& w0, const Tensor& b0, const Conv2dArgs& a) {
   bool mixed = autocast_applies(x0, w0);
   Tensor x = mixed ? to(x0, autocast_dtype()) : x0, w = mixed ? to(w0, autocast_dtype()) : w0;
-  Tensor b = mixed && b0.defined() ? to(b0, DType::Float32) : b0;
-  std::optional<DType> od = mixed ? std::optional<DType>(DType::Float32) : std::nullopt;
-  Tensor y = ops::conv2d(x, w, b, a, od);
+  Tensor b = mixed && b0.defined() ? to(b0, autocast_dtype()) : b0;
+  Tensor y = ops::conv2d(x, w, b, a);
   bool nx = x.requires_grad(), nw = w.requires_grad(), nb = b.defined() && b.requires_grad();
-  record("conv2d", {x, w, b}, {y}, [x, w, a, nx, nw, nb, xd = x0.dtype(), wd = w0.dtype()](G g) -> TensorList {
-    ops::Conv2dGrads r = ops::conv2d_backward(ops::to(g[0], x.dtype()), x, w, a, nx, nw, nb, g[0].dtype());
-    return {r.dx.defined() ? ops::to(r.dx, xd) : r.dx, r.dw.defined() ? ops::to(r.dw, wd) : r.dw, r.db};
+  record("conv2d", {x, w, b}, {y}, [x, w, a, nx, nw, nb, mixed](G g) -> TensorList {
+    Tensor gy = ops::to(g[0], x.dtype()), dx, dw, db;
+    if (nx) dx = ops::conv2d_backward(gy, x, w, a, true, false, false).dx;
+    if (nw || nb) {
+      std::optional<DType> gd = mixed ? std::optional<DType>(DType::Float32) : std::nullopt;
+      ops::Conv2dGrads r = ops::conv2d_backward(gy, x, w, a, false, nw, nb, gd);
+      dw = r.dw;
+      db = r.db;
+    }
+    return {dx, dw, db};
   });
   return y;
 }

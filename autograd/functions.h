@@ -67,8 +67,8 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t dim);
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim);
 
 // ---- linear algebra and nn ops ----
-// conv2d and matmul follow autocast.h: inside an AutocastGuard they compute with bf16 operands and
-// return float32.
+// conv2d and matmul follow autocast.h: inside an AutocastGuard they compute with bf16 operands; conv2d
+// returns bf16, matmul float32.
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& a);
 // running_mean/var (C) are updated in place in training mode; they are never differentiated.

@@ -12,7 +12,8 @@ ProjectionHead::ProjectionHead(int64_t in, int64_t dim) {
   register_module("proj", layers_);
 }
 
-Tensor ProjectionHead::forward(const Tensor& x) { return l2_normalize((*layers_)(x), 1); }
+// Embeddings in float32 (bf16 under autocast before the cast), normalised in float32.
+Tensor ProjectionHead::forward(const Tensor& x) { return l2_normalize(mdp::to((*layers_)(x), DType::Float32), 1); }
 
 MDPNet::MDPNet(const MDPNetConfig& cfg) : cfg_(cfg) {
   nn::ResNetConfig bc = cfg.backbone;

@@ -143,8 +143,9 @@ SegOutputs DeepLabV3::forward_all(const Tensor& x) {
   auto feats = backbone_->forward_features(x);
   int64_t H = x.size(2), W = x.size(3);
   SegOutputs o;
-  o.out = resize_bilinear((*head_)(feats["layer4"]), H, W, false);
-  if (aux_) o.aux = resize_bilinear((*aux_)(feats["layer3"]), H, W, false);
+  // Logits in float32 (the heads' are bf16 under autocast), upsampled in float32 for the loss.
+  o.out = resize_bilinear(mdp::to((*head_)(feats["layer4"]), DType::Float32), H, W, false);
+  if (aux_) o.aux = resize_bilinear(mdp::to((*aux_)(feats["layer3"]), DType::Float32), H, W, false);
   return o;
 }
 

@@ -125,8 +125,8 @@ void pointwise_forward(Backend& be, const Tensor& y, const Tensor& x, const Tens
 }
 
 // dx[n] (C, HW) = W^T (C, O) @ dy[n] (O, HW);  dW (O, C) = sum_n dy[n] (O, HW) @ x[n]^T (HW, C). In
-// float32 the sum over n accumulates in dW (sgemm with beta = 1); mixed precision goes through a
-// per-image (N, O, C) buffer and a sum.
+// float32 the sum over n accumulates in dW (sgemm with beta = 1); in mixed precision (float32 dW) a
+// matmul with a sum post-op accumulates it; a bf16 dW is summed in float32 and rounded once.
 void pointwise_backward(const ops::Conv2dGrads& g, const Tensor& dy, const Tensor& x, const Tensor& w,
                         const std::string& key) {
   int64_t N = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3), O = w.size(0);
@@ -144,11 +144,29 @@ void pointwise_backward(const ops::Conv2dGrads& g, const Tensor& dy, const Tenso
     float* DW = static_cast<float*>(g.dw.raw_data());
     for (int64_t n = 0; n < N; ++n)  // row-major: DW (O, C) = DY[n] (O, HW) @ X[n]^T (HW, C) + beta DW
       dnnl::sgemm('N', 'T', O, C, HW, 1.0f, DY + n * O * HW, HW, X + n * C * HW, HW, n == 0 ? 0.0f : 1.0f, DW, C);
-  } else if (g.dw.defined()) {
-    Tensor per_image = N == 1 && g.dw.dtype() == DType::Float32 ? g.dw : ops::empty({N, O, C});  // (N, O, C)
+  } else if (g.dw.defined() && g.dw.dtype() == DType::BFloat16) {  // bf16 result: sum in float32, round once
+    Tensor per_image = ops::empty({N, O, C});
     matmul_into(key + " weights", dym, dy, mat(x, {N, HW, C}, {C * HW, 1, HW}), x,
                 mat(per_image, {N, O, C}, {O * C, C, 1}), per_image);
-    if (!per_image.same(g.dw)) ops::copy_(ops::view(g.dw, {O, C}), ops::sum(per_image, {0}));
+    ops::copy_(ops::view(g.dw, {O, C}), ops::sum(per_image, {0}));
+  } else if (g.dw.defined()) {
+    // mixed precision: dW (O, C) = dy[0] @ x[0]^T, then += dy[n] @ x[n]^T: oneDNN's matmul, with a sum
+    // post-op after the first
+    memory::desc am = mat(dy, {O, HW}, {HW, 1}), bm = mat(x, {HW, C}, {1, HW}), cm = mat(g.dw, {O, C}, {C, 1});
+    for (int64_t n = 0; n < N; ++n) {
+      auto& prim = cached_primitive(key + (n == 0 ? " weights" : " weights+="), [&] {
+        dnnl::primitive_attr attr;
+        if (n > 0) {
+          dnnl::post_ops po;
+          po.append_sum(1.0f);
+          attr.set_post_ops(po);
+        }
+        return dnnl::primitive(
+            dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(am, bm, cm), attr, dnnl_engine())));
+      });
+      execute_plain(prim, {{DNNL_ARG_SRC, am, ops::select(dy, 0, n)}, {DNNL_ARG_WEIGHTS, bm, ops::select(x, 0, n)},
+                           {DNNL_ARG_DST, cm, g.dw, true}});
+    }
   }
   if (g.db.defined()) ops::copy_(g.db, ops::sum(ops::to(dy, g.db.dtype()), {0, 2, 3}));
 }

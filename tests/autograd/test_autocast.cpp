@@ -50,16 +50,17 @@ BOOST_AUTO_TEST_CASE(ops_under_the_guard) {
     y = conv2d(x, w, Tensor(), {{1, 1}, {1, 1}, {1, 1}, 1});
     m = matmul(a, b, false, true);
   }
-  BOOST_TEST(y.dtype() == DType::Float32);
+  BOOST_TEST(y.dtype() == DType::BFloat16);  // as torch.autocast: activations stay bf16 between convolutions
   BOOST_TEST(m.dtype() == DType::Float32);
-  backward(add(sum(y), sum(m)));  // backward outside the guard: follows the recorded dtypes
+  backward(add(sum(to(y, DType::Float32)), sum(m)));  // backward outside the guard: follows the recorded dtypes
   for (Tensor* t : {&x, &w, &a, &b}) {
     BOOST_TEST(t->dtype() == DType::Float32);
     BOOST_TEST(t->grad().dtype() == DType::Float32);
   }
-  // The values are those of the bf16-rounded operands, summed in float32.
+  // The values are those of the bf16-rounded operands, summed in float32 (conv2d's then rounded to bf16).
   auto bf = [](const Tensor& t) { return ops::to(ops::to(t, DType::BFloat16), DType::Float32); };
-  close(y, ops::conv2d(bf(x), bf(w), Tensor(), {{1, 1}, {1, 1}, {1, 1}, 1}), 1e-3, 1e-3, "conv2d under autocast");
+  close(ops::to(y, DType::Float32), bf(ops::conv2d(bf(x), bf(w), Tensor(), {{1, 1}, {1, 1}, {1, 1}, 1})), 1e-3, 1e-3,
+        "conv2d under autocast");
   close(m, ops::matmul(bf(a), bf(b), false, true), 1e-3, 1e-3, "matmul under autocast");
   close(w.grad(), ops::conv2d_backward(ops::ones(y.shape()), bf(x), bf(w), {{1, 1}, {1, 1}, {1, 1}, 1}, false, true, false).dw,
         1e-2, 1e-3, "conv2d weight gradient under autocast");
@@ -69,8 +70,8 @@ BOOST_AUTO_TEST_CASE(ops_under_the_guard) {
   {
     AutocastGuard on(true);
     Tensor yb = conv2d(xb, w, Tensor(), {{1, 1}, {1, 1}, {1, 1}, 1});
-    BOOST_TEST(yb.dtype() == DType::Float32);
-    backward(sum(yb));
+    BOOST_TEST(yb.dtype() == DType::BFloat16);
+    backward(sum(to(yb, DType::Float32)));
     ReferenceScope ref;
     BOOST_TEST(matmul(ops::to(a, DType::Float64), ops::to(b, DType::Float64), false, true).dtype() == DType::Float64);
   }
