@@ -43,12 +43,12 @@ inline bool is_floating(DType t) {
 struct bf16 {
   uint16_t bits = 0;
   bf16() = default;
+  // Round to nearest even; NaN stays a (quiet) NaN. Branch-free, so loops over bf16 vectorise.
   explicit bf16(float f) {
     uint32_t u;
     std::memcpy(&u, &f, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u) { bits = uint16_t((u >> 16) | 0x40); return; }  // quiet NaN
-    u += 0x7fffu + ((u >> 16) & 1u);
-    bits = uint16_t(u >> 16);
+    uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16, quiet_nan = (u >> 16) | 0x40u;
+    bits = uint16_t((u & 0x7fffffffu) > 0x7f800000u ? quiet_nan : rounded);
   }
   operator float() const {
     uint32_t u = uint32_t(bits) << 16;

@@ -117,7 +117,7 @@ void backward(const ops::BatchNormGrads& out, const Tensor& dy, const Tensor& y,
           int64_t off = (n * C + c) * S;
           const T *py = Y + off, *pd = DY + off;
           T* q = GM + off;
-          for (int64_t i = 0; i < S; ++i) q[i] = cast<A>(py[i]) > A(0) ? pd[i] : T(0.0f);
+          for (int64_t i = 0; i < S; ++i) q[i] = cast<T>(cast<A>(py[i]) > A(0) ? cast<A>(pd[i]) : A(0));
         }
       }
       double m = param<T>(save_mean, c, 0), is = param<T>(save_invstd, c, 1), w = param<T>(weight, c, 1.0);
