@@ -2,8 +2,8 @@
 // [--precision P]`: warm up, time N steps, print {"workload", "framework", "device", "precision", "batch",
 // "size", "threads", "steps", "ms_per_step", "images_per_s", "peak_rss_mb", "peak_device_mb"} on stdout and
 // the achieved GFLOP/s (forward FLOPs x 3 for training) on stderr. --precision bf16 runs every step
-// under an AutocastGuard (autograd/autocast.h): conv and linear in bf16 with float32 accumulation,
-// float32 parameters, batch norm, loss and optimizer, as the peer's torch.autocast(bfloat16).
+// under an AutocastGuard (autograd/autocast.h): conv and linear in bf16 with float32 accumulation, bf16
+// activations between layers, float32 parameters, loss and optimizer, as the peer's torch.autocast(bfloat16).
 #include "apps/bench.h"
 
 #include <omp.h>
