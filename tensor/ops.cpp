@@ -681,56 +681,71 @@ Tensor checked_bn_input(const char* op, const Tensor& x, const Tensor& weight, c
   return x.dim() == 2 ? view(contiguous(x), {x.size(0), C, 1, 1}) : contiguous(x);
 }
 
-BatchNormResult bn_result(const Tensor& x4) {
-  DType pd = x4.dtype() == DType::Float64 ? DType::Float64 : DType::Float32;
+// batch_norm, or with relu batch_norm_relu (residual optional): checks, x as (N, C, H, W), the backend
+// call, and y back in x's shape.
+BatchNormResult bn_forward(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                           const Tensor& running_mean, const Tensor& running_var, bool training, double momentum,
+                           double eps, bool relu, const Tensor& residual) {
+  Tensor x4 = checked_bn_input(op, x, weight, bias, running_mean, running_var, training), r4;
+  if (residual.defined()) {
+    check_same_device(op, x, residual);
+    MDP_CHECK(residual.shape() == x.shape() && residual.dtype() == x.dtype(), "{}: residual {} {} does not match input {} {}",
+              op, shape_str(residual.shape()), dtype_name(residual.dtype()), shape_str(x.shape()), dtype_name(x.dtype()));
+    r4 = view(contiguous(residual), x4.shape());
+  }
+  DType pd = x.dtype() == DType::Float64 ? DType::Float64 : DType::Float32;
   int64_t C = x4.size(1);
-  return {empty(x4.shape(), x4.dtype(), x4.device()), empty({C}, pd, x4.device()), empty({C}, pd, x4.device())};
+  BatchNormResult r{empty(x4.shape(), x.dtype(), x.device()), empty({C}, pd, x.device()), empty({C}, pd, x.device())};
+  if (x.numel()) {
+    Backend& be = backend_for(x);
+    if (relu) be.batch_norm_relu(r, x4, weight, bias, running_mean, running_var, training, momentum, eps, r4);
+    else be.batch_norm(r, x4, weight, bias, running_mean, running_var, training, momentum, eps);
+  }
+  if (x.dim() == 2) r.y = view(r.y, x.shape());
+  return r;
+}
+
+// batch_norm_backward, or with y (the fused forward's output) batch_norm_relu_backward: the gradients
+// allocated as (N, C, H, W), the backend call, and dx (and dresidual) back in x's shape.
+BatchNormGrads bn_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& weight,
+                           const Tensor& save_mean, const Tensor& save_invstd, bool training, bool need_dresidual) {
+  int64_t C = x.size(1);
+  Shape s4 = x.dim() == 2 ? Shape{x.size(0), C, 1, 1} : x.shape();
+  auto as4 = [&](const Tensor& t) { return view(contiguous(t), s4); };
+  BatchNormGrads g{empty(s4, x.dtype(), x.device()), Tensor(), Tensor(), Tensor()};
+  if (weight.defined()) {
+    g.dweight = empty({C}, weight.dtype(), x.device());
+    g.dbias = empty({C}, weight.dtype(), x.device());
+  }
+  if (need_dresidual) g.dresidual = empty(s4, x.dtype(), x.device());
+  if (x.numel()) {
+    Backend& be = backend_for(x);
+    if (y.defined()) be.batch_norm_relu_backward(g, as4(dy), as4(y), as4(x), weight, save_mean, save_invstd, training);
+    else be.batch_norm_backward(g, as4(dy), as4(x), weight, save_mean, save_invstd, training);
+  }
+  g.dx = view(g.dx, x.shape());
+  if (need_dresidual) g.dresidual = view(g.dresidual, x.shape());
+  return g;
 }
 }  // namespace
 
 BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                            const Tensor& running_var, bool training, double momentum, double eps) {
-  Tensor x4 = checked_bn_input("batch_norm", x, weight, bias, running_mean, running_var, training);
-  BatchNormResult r = bn_result(x4);
-  if (x.numel()) backend_for(x).batch_norm(r, x4, weight, bias, running_mean, running_var, training, momentum, eps);
-  if (x.dim() == 2) r.y = view(r.y, x.shape());
-  return r;
+  return bn_forward("batch_norm", x, weight, bias, running_mean, running_var, training, momentum, eps, false, Tensor());
 }
 
 BatchNormResult batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                                 const Tensor& running_var, bool training, double momentum, double eps,
                                 const Tensor& residual) {
-  Tensor x4 = checked_bn_input("batch_norm_relu", x, weight, bias, running_mean, running_var, training);
-  Tensor r4;
-  if (residual.defined()) {
-    check_same_device("batch_norm_relu", x, residual);
-    MDP_CHECK(residual.shape() == x.shape() && residual.dtype() == x.dtype(),
-              "batch_norm_relu: residual {} {} does not match input {} {}", shape_str(residual.shape()),
-              dtype_name(residual.dtype()), shape_str(x.shape()), dtype_name(x.dtype()));
-    r4 = view(contiguous(residual), x4.shape());
-  }
-  BatchNormResult r = bn_result(x4);
-  if (x.numel())
-    backend_for(x).batch_norm_relu(r, x4, weight, bias, running_mean, running_var, training, momentum, eps, r4);
-  if (x.dim() == 2) r.y = view(r.y, x.shape());
-  return r;
+  return bn_forward("batch_norm_relu", x, weight, bias, running_mean, running_var, training, momentum, eps, true,
+                    residual);
 }
 
 BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
                                    const Tensor& save_invstd, bool training) {
   MDP_CHECK(dy.shape() == x.shape(), "batch_norm_backward: gradient {} does not match input {}", shape_str(dy.shape()),
             shape_str(x.shape()));
-  int64_t C = x.size(1);
-  Shape s4 = x.dim() == 2 ? Shape{x.size(0), C, 1, 1} : x.shape();
-  Tensor x4 = view(contiguous(x), s4), dy4 = view(contiguous(dy), s4);
-  BatchNormGrads g{empty(s4, x.dtype(), x.device()), Tensor(), Tensor(), Tensor()};
-  if (weight.defined()) {
-    g.dweight = empty({C}, weight.dtype(), x.device());
-    g.dbias = empty({C}, weight.dtype(), x.device());
-  }
-  if (x.numel()) backend_for(x).batch_norm_backward(g, dy4, x4, weight, save_mean, save_invstd, training);
-  g.dx = view(g.dx, x.shape());
-  return g;
+  return bn_backward(dy, Tensor(), x, weight, save_mean, save_invstd, training, false);
 }
 
 BatchNormGrads batch_norm_relu_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& weight,
@@ -739,19 +754,7 @@ BatchNormGrads batch_norm_relu_backward(const Tensor& dy, const Tensor& y, const
   MDP_CHECK(dy.shape() == x.shape() && y.shape() == x.shape(),
             "batch_norm_relu_backward: gradient {} and output {} must match input {}", shape_str(dy.shape()),
             shape_str(y.shape()), shape_str(x.shape()));
-  int64_t C = x.size(1);
-  Shape s4 = x.dim() == 2 ? Shape{x.size(0), C, 1, 1} : x.shape();
-  Tensor x4 = view(contiguous(x), s4), dy4 = view(contiguous(dy), s4), y4 = view(contiguous(y), s4);
-  BatchNormGrads g{empty(s4, x.dtype(), x.device()), Tensor(), Tensor(), Tensor()};
-  if (weight.defined()) {
-    g.dweight = empty({C}, weight.dtype(), x.device());
-    g.dbias = empty({C}, weight.dtype(), x.device());
-  }
-  if (need_dresidual) g.dresidual = empty(s4, x.dtype(), x.device());
-  if (x.numel()) backend_for(x).batch_norm_relu_backward(g, dy4, y4, x4, weight, save_mean, save_invstd, training);
-  g.dx = view(g.dx, x.shape());
-  if (need_dresidual) g.dresidual = view(g.dresidual, x.shape());
-  return g;
+  return bn_backward(dy, y, x, weight, save_mean, save_invstd, training, need_dresidual);
 }
 
 // ---------------------------------------------------------------- pooling
