@@ -28,15 +28,12 @@ memory::desc weight_md(const Tensor& w, int64_t groups) {
   return plain_md(w, {groups, w.size(0) / groups, w.size(1), w.size(2), w.size(3)}, "conv2d");
 }
 
-// The descriptor a primitive is created with: "any layout" (oneDNN chooses) or md itself.
-memory::desc chosen(const memory::desc& md, bool any) {
-  return any ? memory::desc(md.dims(), md.data_type(), memory::format_tag::any) : md;
-}
+// The descriptor a primitive is created with: md's dims and dtype in "any layout" (oneDNN chooses).
+memory::desc chosen(const memory::desc& md) { return memory::desc(md.dims(), md.data_type(), memory::format_tag::any); }
 
 struct ConvDescs {
   memory::desc x, w, b, y;  // plain, as the tensors are
   memory::dims stride, dilation, pad_l, pad_r;
-  bool any = true;          // let oneDNN choose the layouts (see the top of the file)
   dnnl::algorithm algo = dnnl::algorithm::convolution_direct;  // or Winograd, see with_algorithm
 };
 
@@ -47,7 +44,6 @@ ConvDescs conv_descs(const Tensor& x, const Tensor& w, const Tensor& y, const op
   d.y = plain_md(y, "conv2d");
   d.w = weight_md(w, a.groups);
   d.b = memory::desc({w.size(0)}, dnnl_type(bias_dtype, "conv2d"), memory::format_tag::a);
-  d.any = true;
   if (x.dtype() == DType::Float32 && a.groups == 1 && w.size(2) == 3 && w.size(3) == 3 && a.stride[0] == 1 &&
       a.stride[1] == 1 && a.dilation[0] == 1 && a.dilation[1] == 1)
     d.algo = dnnl::algorithm::convolution_winograd;
@@ -69,7 +65,7 @@ std::string conv_key(const char* what, const Tensor& x, const Tensor& w, const o
 dnnl::convolution_forward::primitive_desc forward_pd(const ConvDescs& d, dnnl::algorithm algo,
                                                      const memory::desc& y, bool bias) {
   using fwd = dnnl::convolution_forward;
-  memory::desc x = chosen(d.x, d.any), w = chosen(d.w, d.any), yc = chosen(y, d.any);
+  memory::desc x = chosen(d.x), w = chosen(d.w), yc = chosen(y);
   auto desc = bias ? fwd::desc(dnnl::prop_kind::forward_training, algo, x, w, d.b, yc, d.stride, d.dilation,
                                d.pad_l, d.pad_r)
                    : fwd::desc(dnnl::prop_kind::forward_training, algo, x, w, yc, d.stride, d.dilation, d.pad_l,
@@ -87,6 +83,31 @@ dnnl::primitive with_algorithm(const ConvDescs& d, const std::function<dnnl::pri
     }
   }
   return make(dnnl::algorithm::convolution_direct);
+}
+
+// ---- float32 per-image matrix products on contiguous NCHW blocks (dnnl::sgemm, row-major) ----
+// P is the number of pixels per image (H*W of the block). W is a contiguous (O, C) (or (O, C, 1, 1)).
+const float* cf(const Tensor& t) { return static_cast<const float*>(t.raw_data()); }
+float* mf(const Tensor& t) { return static_cast<float*>(t.raw_data()); }
+int64_t pixels(const Tensor& t) { return t.numel() / std::max<int64_t>(t.size(0) * t.size(1), 1); }
+
+// y[n] (O, P) = W (O, C) @ x[n] (C, P) + beta y[n]
+void sgemm_w_x(const Tensor& w, const Tensor& x, const Tensor& y, float beta) {
+  int64_t N = x.size(0), C = x.size(1), O = y.size(1), P = pixels(x);
+  for (int64_t n = 0; n < N; ++n)
+    dnnl::sgemm('N', 'N', O, P, C, 1.0f, cf(w), C, cf(x) + n * C * P, P, beta, mf(y) + n * O * P, P);
+}
+// dx[n] (C, P) = W^T (C, O) @ dy[n] (O, P) + beta dx[n]
+void sgemm_wt_dy(const Tensor& w, const Tensor& dy, const Tensor& dx, float beta) {
+  int64_t N = dy.size(0), O = dy.size(1), C = dx.size(1), P = pixels(dy);
+  for (int64_t n = 0; n < N; ++n)
+    dnnl::sgemm('T', 'N', C, P, O, 1.0f, cf(w), C, cf(dy) + n * O * P, P, beta, mf(dx) + n * C * P, P);
+}
+// dW (O, C) = sum_n dy[n] (O, P) @ x[n]^T (P, C), accumulated in dW (beta 1 after the first image)
+void sgemm_dw(const Tensor& dy, const Tensor& x, const Tensor& dw) {
+  int64_t N = dy.size(0), O = dy.size(1), C = x.size(1), P = pixels(dy);
+  for (int64_t n = 0; n < N; ++n)
+    dnnl::sgemm('N', 'T', O, C, P, 1.0f, cf(dy) + n * O * P, P, cf(x) + n * C * P, P, n == 0 ? 0.0f : 1.0f, mf(dw), C);
 }
 
 // ---- 1x1 convolutions as matrix products over (N, C, H*W) ----
@@ -114,9 +135,7 @@ void pointwise_forward(Backend& be, const Tensor& y, const Tensor& x, const Tens
                        const std::string& key) {
   int64_t N = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3), O = w.size(0);
   if (x.dtype() == DType::Float32 && y.dtype() == DType::Float32) {
-    const float *W = static_cast<const float*>(w.raw_data()), *X = static_cast<const float*>(x.raw_data());
-    float* Y = static_cast<float*>(y.raw_data());
-    for (int64_t n = 0; n < N; ++n) dnnl::sgemm('N', 'N', O, HW, C, 1.0f, W, C, X + n * C * HW, HW, 0.0f, Y + n * O * HW, HW);
+    sgemm_w_x(w, x, y, 0.0f);
   } else {
     matmul_into(key, mat(w, {1, O, C}, {O * C, C, 1}), w, mat(x, {N, C, HW}, {C * HW, HW, 1}), x,
                 mat(y, {N, O, HW}, {O * HW, HW, 1}), y);
@@ -132,18 +151,12 @@ void pointwise_backward(const ops::Conv2dGrads& g, const Tensor& dy, const Tenso
   int64_t N = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3), O = w.size(0);
   memory::desc dym = mat(dy, {N, O, HW}, {O * HW, HW, 1});
   if (g.dx.defined() && x.dtype() == DType::Float32 && g.dx.dtype() == DType::Float32) {
-    const float *W = static_cast<const float*>(w.raw_data()), *DY = static_cast<const float*>(dy.raw_data());
-    float* DX = static_cast<float*>(g.dx.raw_data());
-    for (int64_t n = 0; n < N; ++n) dnnl::sgemm('T', 'N', C, HW, O, 1.0f, W, C, DY + n * O * HW, HW, 0.0f, DX + n * C * HW, HW);
+    sgemm_wt_dy(w, dy, g.dx, 0.0f);
   } else if (g.dx.defined())
     matmul_into(key + " data", mat(w, {1, C, O}, {O * C, 1, C}), w, dym, dy, mat(g.dx, {N, C, HW}, {C * HW, HW, 1}),
                 g.dx);
   if (g.dw.defined() && x.dtype() == DType::Float32) {
-    const float* DY = static_cast<const float*>(dy.raw_data());
-    const float* X = static_cast<const float*>(x.raw_data());
-    float* DW = static_cast<float*>(g.dw.raw_data());
-    for (int64_t n = 0; n < N; ++n)  // row-major: DW (O, C) = DY[n] (O, HW) @ X[n]^T (HW, C) + beta DW
-      dnnl::sgemm('N', 'T', O, C, HW, 1.0f, DY + n * O * HW, HW, X + n * C * HW, HW, n == 0 ? 0.0f : 1.0f, DW, C);
+    sgemm_dw(dy, x, g.dw);
   } else if (g.dw.defined() && g.dw.dtype() == DType::BFloat16) {  // bf16 result: sum in float32, round once
     Tensor per_image = ops::empty({N, O, C});
     matmul_into(key + " weights", dym, dy, mat(x, {N, HW, C}, {C * HW, 1, HW}), x,
@@ -222,52 +235,46 @@ Tensor tap_weight(const Tensor& w, const Tap& t) {  // W[:, :, kh, kw] as a cont
   return ops::contiguous(ops::select(ops::select(w, 3, t.kw), 2, t.kh));
 }
 
+// view += a block write(dst, beta) fills: written in place (beta 1) when the view is contiguous, else
+// into a scratch block (beta 0) that is then added.
+template <class Write>
+void accumulate_into(Backend& be, const Tensor& view, Write&& write) {
+  if (view.is_contiguous()) return write(view, 1.0f);
+  Tensor block = ops::empty(view.shape());
+  write(block, 0.0f);
+  be.binary(ops::BinaryOp::Add, view, view, block);
+}
+
 // y (N, O, Ho, Wo) = b + sum_t W_t @ crop_t(x)
 void taps_forward(Backend& be, const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
                   const ops::Conv2dArgs& a) {
-  int64_t N = x.size(0), C = x.size(1), O = w.size(0);
+  int64_t O = w.size(0);
   if (b.defined()) ops::copy_(y, ops::expand(ops::view(b, {1, O, 1, 1}), y.shape()));
   else be.fill(y, 0);
   for (const Tap& t : valid_taps(x, w, a, y.size(2), y.size(3))) {
-    int64_t P = t.rows() * t.cols();
-    // (N, C, P): x itself for a tap that covers the whole map, else a copy of the crop
+    // (N, C, rows, cols): x itself for a tap that covers the whole map, else a copy of the crop
     Tensor xs = ops::contiguous(crop(x, t.ih0, t.rows(), t.iw0, t.cols())), wt = tap_weight(w, t);
-    Tensor yv = crop(y, t.oh0, t.rows(), t.ow0, t.cols());
-    Tensor ys = yv.is_contiguous() ? yv : ops::empty({N, O, t.rows(), t.cols()});  // accumulate in place if we can
-    const float *W = static_cast<const float*>(wt.raw_data()), *X = static_cast<const float*>(xs.raw_data());
-    float* Y = static_cast<float*>(ys.raw_data());
-    float beta = ys.same(yv) ? 1.0f : 0.0f;
-    for (int64_t n = 0; n < N; ++n) dnnl::sgemm('N', 'N', O, P, C, 1.0f, W, C, X + n * C * P, P, beta, Y + n * O * P, P);
-    if (!ys.same(yv)) be.binary(ops::BinaryOp::Add, yv, yv, ys);
+    accumulate_into(be, crop(y, t.oh0, t.rows(), t.ow0, t.cols()),
+                    [&](const Tensor& ys, float beta) { sgemm_w_x(wt, xs, ys, beta); });
   }
 }
 
 // dx = sum_t uncrop_t(W_t^T @ crop_t(dy));  dW_t = sum_n crop_t(dy)[n] @ crop_t(x)[n]^T;  db = sum dy
 void taps_backward(Backend& be, const ops::Conv2dGrads& g, const Tensor& dy, const Tensor& x, const Tensor& w,
                    const ops::Conv2dArgs& a) {
-  int64_t N = x.size(0), C = x.size(1), O = w.size(0);
+  int64_t C = x.size(1), O = w.size(0);
   if (g.dx.defined()) be.fill(g.dx, 0);
   if (g.dw.defined()) be.fill(g.dw, 0);  // taps that never touch the map get no gradient
   for (const Tap& t : valid_taps(x, w, a, dy.size(2), dy.size(3))) {
-    int64_t P = t.rows() * t.cols();
-    Tensor dys = ops::contiguous(crop(dy, t.oh0, t.rows(), t.ow0, t.cols()));  // (N, O, P)
-    const float* DY = static_cast<const float*>(dys.raw_data());
+    Tensor dys = ops::contiguous(crop(dy, t.oh0, t.rows(), t.ow0, t.cols()));  // (N, O, rows, cols)
     if (g.dx.defined()) {
-      Tensor wt = tap_weight(w, t), dxv = crop(g.dx, t.ih0, t.rows(), t.iw0, t.cols());
-      Tensor dxs = dxv.is_contiguous() ? dxv : ops::empty({N, C, t.rows(), t.cols()});
-      const float* W = static_cast<const float*>(wt.raw_data());
-      float* DX = static_cast<float*>(dxs.raw_data());
-      float beta = dxs.same(dxv) ? 1.0f : 0.0f;
-      for (int64_t n = 0; n < N; ++n)
-        dnnl::sgemm('T', 'N', C, P, O, 1.0f, W, C, DY + n * O * P, P, beta, DX + n * C * P, P);
-      if (!dxs.same(dxv)) be.binary(ops::BinaryOp::Add, dxv, dxv, dxs);
+      Tensor wt = tap_weight(w, t);
+      accumulate_into(be, crop(g.dx, t.ih0, t.rows(), t.iw0, t.cols()),
+                      [&](const Tensor& dxs, float beta) { sgemm_wt_dy(wt, dys, dxs, beta); });
     }
     if (g.dw.defined()) {
       Tensor xs = ops::contiguous(crop(x, t.ih0, t.rows(), t.iw0, t.cols())), dwt = ops::empty({O, C});
-      const float* X = static_cast<const float*>(xs.raw_data());
-      float* DW = static_cast<float*>(dwt.raw_data());
-      for (int64_t n = 0; n < N; ++n)
-        dnnl::sgemm('N', 'T', O, C, P, 1.0f, DY + n * O * P, P, X + n * C * P, P, n == 0 ? 0.0f : 1.0f, DW, C);
+      sgemm_dw(dys, xs, dwt);
       ops::copy_(ops::select(ops::select(g.dw, 3, t.kw), 2, t.kh), dwt);
     }
   }
@@ -348,7 +355,7 @@ void CpuBackend::conv2d_backward(const ops::Conv2dGrads& g, const Tensor& dy, co
     auto& prim = cached_primitive(conv_key("conv_bwd_data", x, w, a, false, gd), [&] {
       return with_algorithm(d, [&](dnnl::algorithm algo) {
         using bwd = dnnl::convolution_backward_data;
-        bwd::desc desc(algo, chosen(dx_md, d.any), chosen(d.w, d.any), chosen(d.y, d.any), d.stride, d.dilation,
+        bwd::desc desc(algo, chosen(dx_md), chosen(d.w), chosen(d.y), d.stride, d.dilation,
                        d.pad_l, d.pad_r);
         return dnnl::primitive(bwd(bwd::primitive_desc(desc, dnnl_engine(), forward_pd(d, algo, d.y, false))));
       });
@@ -364,7 +371,7 @@ void CpuBackend::conv2d_backward(const ops::Conv2dGrads& g, const Tensor& dy, co
     auto& prim = cached_primitive(conv_key("conv_bwd_weights", x, w, a, bias, gd), [&] {
       return with_algorithm(d, [&](dnnl::algorithm algo) {
         using bwd = dnnl::convolution_backward_weights;
-        memory::desc xc = chosen(d.x, d.any), dwc = chosen(dw_md, d.any), dyc = chosen(d.y, d.any);
+        memory::desc xc = chosen(d.x), dwc = chosen(dw_md), dyc = chosen(d.y);
         auto desc = bias ? bwd::desc(algo, xc, dwc, d.b, dyc, d.stride, d.dilation, d.pad_l, d.pad_r)
                          : bwd::desc(algo, xc, dwc, dyc, d.stride, d.dilation, d.pad_l, d.pad_r);
         return dnnl::primitive(bwd(bwd::primitive_desc(desc, dnnl_engine(), forward_pd(d, algo, d.y, bias))));
