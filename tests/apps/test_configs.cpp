@@ -176,32 +176,30 @@ fs::path broken_copy(const fs::path& config, const std::string& dir, const std::
 }
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(configs)
+namespace {
+using ConfigRunner = bool (*)(const fs::path&, const std::string&, const std::string&, std::string&);
 
-BOOST_AUTO_TEST_CASE(every_pretrain_config_runs_two_iterations) {
-  const auto files = yaml_files("configs/pretrain");
-  BOOST_TEST_REQUIRE(!files.empty(), "no configs/pretrain/*.yaml (the suite runs from the repository root)");
-  std::string root = scratch("configs_pretrain");
+// Runs every configs/<dir>/*.yaml with run, each in its own work dir under a scratch root.
+void every_config_runs(const std::string& dir, ConfigRunner run) {
+  const auto files = yaml_files("configs/" + dir);
+  BOOST_TEST_REQUIRE(!files.empty(), "no configs/" << dir << "/*.yaml (the suite runs from the repository root)");
+  std::string root = scratch("configs_" + dir);
   const std::string backbone = tiny_backbone(root);
   for (const auto& f : files) {
     std::string message;
-    BOOST_TEST(run_pretrain_config(f, root + "/" + f.stem().string(), backbone, message), f.string() << ":\n" << message);
+    BOOST_TEST(run(f, root + "/" + f.stem().string(), backbone, message), f.string() << ":\n" << message);
     fs::remove_all(root + "/" + f.stem().string());
   }
   fs::remove_all(root);
 }
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(configs)
+
+BOOST_AUTO_TEST_CASE(every_pretrain_config_runs_two_iterations) { every_config_runs("pretrain", run_pretrain_config); }
 
 BOOST_AUTO_TEST_CASE(every_finetune_config_runs_two_iterations_from_a_pretrained_backbone) {
-  const auto files = yaml_files("configs/finetune");
-  BOOST_TEST_REQUIRE(!files.empty(), "no configs/finetune/*.yaml (the suite runs from the repository root)");
-  std::string root = scratch("configs_finetune");
-  const std::string backbone = tiny_backbone(root);
-  for (const auto& f : files) {
-    std::string message;
-    BOOST_TEST(run_finetune_config(f, root + "/" + f.stem().string(), backbone, message), f.string() << ":\n" << message);
-    fs::remove_all(root + "/" + f.stem().string());
-  }
-  fs::remove_all(root);
+  every_config_runs("finetune", run_finetune_config);
 }
 
 // The runners above do fail: a misspelt key, a wrong value or a missing mapping file in a config is an error.
