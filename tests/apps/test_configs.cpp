@@ -217,33 +217,27 @@ BOOST_AUTO_TEST_CASE(a_broken_config_fails) {
     return fs::path();
   };
 
-  fs::path typo = broken_copy(pick(pre, "  tau: 0.07"), root, "  tau: 0.07", "  tua: 0.07");
-  BOOST_TEST(!run_pretrain_config(typo, root + "/typo", backbone, message));
-  BOOST_TEST(contains(message, "unknown key 'mdp.tua'"), message);
-
-  fs::path method = broken_copy(pick(pre, "method: multi-head"), root, "method: multi-head", "method: multihead");
-  BOOST_TEST(!run_pretrain_config(method, root + "/method", backbone, message));
-  BOOST_TEST(contains(message, "pretrain.method 'multihead'"), message);
-
-  fs::path mapping = broken_copy(pick(pre, "label_mapping: "), root, "label_mapping: ", "label_mapping: no/such/");
-  BOOST_TEST(!run_pretrain_config(mapping, root + "/mapping", backbone, message));
-  BOOST_TEST(contains(message, "label mapping: cannot open no/such/"), message);
-
-  fs::path rootname = broken_copy(pre.front(), root, "data/VOCdevkit/VOC2012", "data/VOC2012");
-  BOOST_TEST(!run_pretrain_config(rootname, root + "/root", backbone, message));
-  BOOST_TEST(contains(message, "expected MMSeg's 'data/VOCdevkit/VOC2012'"), message);
-
-  fs::path ftypo = broken_copy(fine.front(), root, "  weight_decay:", "  weight_decy:");
-  BOOST_TEST(!run_finetune_config(ftypo, root + "/ftypo", backbone, message));
-  BOOST_TEST(contains(message, "unknown key 'train.weight_decy'"), message);
-
-  fs::path aux = broken_copy(fine.front(), root, "aux_head: false", "aux_head: true");
-  BOOST_TEST(!run_finetune_config(aux, root + "/aux", backbone, message));
-  BOOST_TEST(contains(message, "model.aux_head must be false"), message);
-
-  fs::path orphan = broken_copy(fine.front(), root, "pretrained: work_dirs/", "pretrained: work_dirs/no_such_pretraining_");
-  BOOST_TEST(!run_finetune_config(orphan, root + "/orphan", backbone, message));
-  BOOST_TEST(contains(message, "of a configs/pretrain/<name>.yaml"), message);
+  // (runner, config to break, text replaced, replacement, expected part of the error)
+  struct Broken { ConfigRunner run; fs::path config; std::string from, to, error; };
+  const std::vector<Broken> cases{
+      {run_pretrain_config, pick(pre, "  tau: 0.07"), "  tau: 0.07", "  tua: 0.07", "unknown key 'mdp.tua'"},
+      {run_pretrain_config, pick(pre, "method: multi-head"), "method: multi-head", "method: multihead",
+       "pretrain.method 'multihead'"},
+      {run_pretrain_config, pick(pre, "label_mapping: "), "label_mapping: ", "label_mapping: no/such/",
+       "label mapping: cannot open no/such/"},
+      {run_pretrain_config, pre.front(), "data/VOCdevkit/VOC2012", "data/VOC2012",
+       "expected MMSeg's 'data/VOCdevkit/VOC2012'"},
+      {run_finetune_config, fine.front(), "  weight_decay:", "  weight_decy:", "unknown key 'train.weight_decy'"},
+      {run_finetune_config, fine.front(), "aux_head: false", "aux_head: true", "model.aux_head must be false"},
+      {run_finetune_config, fine.front(), "pretrained: work_dirs/", "pretrained: work_dirs/no_such_pretraining_",
+       "of a configs/pretrain/<name>.yaml"},
+  };
+  for (size_t k = 0; k < cases.size(); ++k) {
+    const Broken& c = cases[k];
+    fs::path broken = broken_copy(c.config, root, c.from, c.to);
+    BOOST_TEST(!c.run(broken, root + "/broken" + std::to_string(k), backbone, message), c.to);
+    BOOST_TEST(contains(message, c.error), message);
+  }
   fs::remove_all(root);
 }
 
