@@ -4,9 +4,11 @@
 # the GPU backend is built only when the toolkit is already in /usr/local/cuda.
 set -euo pipefail
 
+# ocl-icd-opencl-dev: Debian's oneDNN is built with the OpenCL GPU runtime, so its CMake config
+# (find_package(dnnl)) requires OpenCL; apt only recommends it, and we install without recommends.
 packages=(
   build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev
-  libdnnl-dev libfmt-dev libboost-test-dev
+  libdnnl-dev ocl-icd-opencl-dev libfmt-dev libboost-test-dev
   zlib1g-dev libpng-dev libjpeg62-turbo-dev libyaml-cpp-dev
   python3 python3-torch python3-torchvision python3-pil python3-numpy libopenblas0-pthread
 )
