@@ -2,13 +2,14 @@
 // elementwise, pooling) on ResNet-50-sized activations and prints ms and effective GB/s per op. A
 // benchmark for profiling the non-convolution part of a training step, not a test.
 //
-// Usage: bench_ops [N C H W] [repeats]   (default 8 256 56 56, 10)
+// Usage: bench_ops [N C H W] [repeats] [dtype]   (default 8 256 56 56, 10, float32; or bfloat16)
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "tensor/ops.h"
@@ -35,10 +36,11 @@ int main(int argc, char** argv) {
   Shape s{8, 256, 56, 56};
   if (argc >= 5) s = {std::atol(argv[1]), std::atol(argv[2]), std::atol(argv[3]), std::atol(argv[4])};
   int repeats = argc >= 6 ? std::atoi(argv[5]) : 10;
+  DType dt = argc >= 7 && std::string(argv[6]) == "bfloat16" ? DType::BFloat16 : DType::Float32;
   int64_t C = s[1];
-  Tensor x = ops::randn(s), r = ops::randn(s), dy = ops::randn(s);
+  Tensor x = ops::to(ops::randn(s), dt), r = ops::to(ops::randn(s), dt), dy = ops::to(ops::randn(s), dt);
   Tensor w = ops::ones({C}), b = ops::zeros({C}), rm = ops::zeros({C}), rv = ops::ones({C});
-  double mb = double(x.numel()) * 4 / 1e6;  // one tensor, MB
+  double mb = double(x.numel()) * double(x.element_size()) / 1e6;  // one tensor, MB
   ops::BatchNormResult bn = ops::batch_norm(x, w, b, rm, rv, true, 0.1, 1e-5);
   ops::BatchNormResult bnr = ops::batch_norm_relu(x, w, b, rm, rv, true, 0.1, 1e-5, r);
   struct Row { const char* name; double tensors; std::function<void()> f; };
@@ -53,7 +55,8 @@ int main(int argc, char** argv) {
        [&] { ops::batch_norm_relu_backward(dy, bnr.y, x, w, bnr.save_mean, bnr.save_invstd, true, true); }},
       {"max_pool2d 3x3/2", 1.25, [&] { ops::max_pool2d(x, {{3, 3}, {2, 2}, {1, 1}}); }},
   };
-  fmt::print("shape ({}, {}, {}, {}), one tensor {:.1f} MB, median of {}\n", s[0], s[1], s[2], s[3], mb, repeats);
+  fmt::print("shape ({}, {}, {}, {}) {}, one tensor {:.1f} MB, median of {}\n", s[0], s[1], s[2], s[3], dtype_name(dt), mb,
+             repeats);
   for (auto& row : rows) {
     double ms = time_ms(repeats, row.f);
     fmt::print("{:<34} {:8.2f} ms {:7.1f} GB/s\n", row.name, ms, row.tensors * mb / ms);

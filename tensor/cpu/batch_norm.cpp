@@ -1,8 +1,11 @@
-// batch_norm.cpp (cpu): batch normalisation on NCHW, one channel per OpenMP task: statistics in double
-// (two passes, no cancellation; a channel's planes are usually still in cache for the second), then the
-// normalise-scale-shift pass; the backward likewise. The fused batch_norm_relu (+ residual) adds the
-// residual and applies the ReLU inside the normalise pass, and its backward masks dy inside the sums
-// and the dx pass, so the block tail reads and writes memory once instead of three times.
+// batch_norm.cpp (cpu): batch normalisation on NCHW, one channel per OpenMP task: statistics in two
+// passes (mean, then squared deviations: no cancellation; a channel's planes are usually still in
+// cache for the second), then the normalise-scale-shift pass; the backward likewise. The fused
+// batch_norm_relu (+ residual) adds the residual and applies the ReLU inside the normalise pass, and
+// its backward masks dy inside the sums and the dx pass, so the block tail reads and writes memory
+// once instead of three times. The sums run in float (double for float64) over blocks of 1024 values,
+// added up in double: twice the vector width of double sums, and no float partial sum long enough to
+// lose precision.
 #include <cmath>
 
 #include "tensor/cpu/cpu_backend.h"
@@ -21,6 +24,20 @@ template <class P> void set_param(const Tensor& t, int64_t c, double v) {
   else static_cast<P*>(t.raw_data())[c] = cast<P>(v);
 }
 template <class T> const T* ptr_or_null(const Tensor& t) { return t.defined() ? static_cast<const T*>(t.raw_data()) : nullptr; }
+
+// Adds sum_i f(i) over a plane of S values to s. Each block of kBlock values is summed in A (float for
+// float32 and bf16), the vector lanes as independent partial sums, and the block's sum added in double.
+constexpr int64_t kBlock = 1024;
+template <class A, class F>
+void add_plane_sum(int64_t S, double& s, F&& f) {
+  for (int64_t b = 0; b < S; b += kBlock) {
+    int64_t e = std::min(S, b + kBlock);
+    A p = 0;
+#pragma omp simd reduction(+ : p)
+    for (int64_t i = b; i < e; ++i) p += f(i);
+    s += double(p);
+  }
+}
 
 // One plane of S values: q = x * scale + shift, then + r (when given), then ReLU (when relu).
 template <class T, class A>
@@ -47,6 +64,7 @@ void forward(const ops::BatchNormResult& out, const Tensor& x, const Tensor& wei
   int64_t N = x.size(0), C = x.size(1), S = x.size(2) * x.size(3), M = N * S;
   dispatch_floating(x.dtype(), "batch_norm", [&](auto z) {
     using T = decltype(z);
+    using A = acc_t<T>;
     const T* X = static_cast<const T*>(x.raw_data());
     const T* R = ptr_or_null<T>(residual);
     T* Y = static_cast<T*>(out.y.raw_data());
@@ -54,21 +72,19 @@ void forward(const ops::BatchNormResult& out, const Tensor& x, const Tensor& wei
     for (int64_t c = 0; c < C; ++c) {
       double m, v;
       if (training) {
-        double s = 0;
+        double s = 0, ss = 0;
         for (int64_t n = 0; n < N; ++n) {
           const T* p = X + (n * C + c) * S;
-#pragma omp simd reduction(+ : s)
-          for (int64_t i = 0; i < S; ++i) s += cast<double>(p[i]);
+          add_plane_sum<A>(S, s, [p](int64_t i) { return cast<A>(p[i]); });
         }
         m = s / double(M);
-        double ss = 0;
+        A mean = A(m);
         for (int64_t n = 0; n < N; ++n) {
           const T* p = X + (n * C + c) * S;
-#pragma omp simd reduction(+ : ss)
-          for (int64_t i = 0; i < S; ++i) {
-            double d = cast<double>(p[i]) - m;
-            ss += d * d;
-          }
+          add_plane_sum<A>(S, ss, [p, mean](int64_t i) {
+            A d = cast<A>(p[i]) - mean;
+            return d * d;
+          });
         }
         v = ss / double(M);
         if (running_mean.defined()) {
@@ -83,7 +99,6 @@ void forward(const ops::BatchNormResult& out, const Tensor& x, const Tensor& wei
       double invstd = 1.0 / std::sqrt(v + eps);
       set_param<T>(out.save_mean, c, m);
       set_param<T>(out.save_invstd, c, invstd);
-      using A = acc_t<T>;
       A scale = A(param<T>(weight, c, 1.0) * invstd);
       A shift = A(param<T>(bias, c, 0.0) - m * param<T>(weight, c, 1.0) * invstd);
       for (int64_t n = 0; n < N; ++n) {
@@ -94,62 +109,92 @@ void forward(const ops::BatchNormResult& out, const Tensor& x, const Tensor& wei
   });
 }
 
-// dx (and dweight, dbias) of batch_norm for the gradient g = dy, or g = dy where y > 0 when y is given
-// (the fused ReLU's output); g itself is written to out.dresidual when that is defined. With a mask, g
-// is first written into dresidual (or else dx), and the two passes then run on it as on an unmasked dy.
+// Adds a plane's sum g and sum g * (x - mean) to sdy and sdyx, as add_plane_sum does; g is dy, or with
+// Masked dy where y > 0, and with Store it is also written to pr.
+template <bool Masked, bool Store, class T, class A>
+void grad_sums(int64_t S, const T* pd, const T* py, const T* px, A mean, T* pr, double& sdy, double& sdyx) {
+  for (int64_t b = 0; b < S; b += kBlock) {
+    int64_t e = std::min(S, b + kBlock);
+    A p0 = 0, p1 = 0;
+#pragma omp simd reduction(+ : p0, p1)
+    for (int64_t i = b; i < e; ++i) {
+      A g = cast<A>(pd[i]);
+      if constexpr (Masked) g = cast<A>(py[i]) > A(0) ? g : A(0);
+      if constexpr (Store) pr[i] = cast<T>(g);
+      p0 += g;
+      p1 += g * (cast<A>(px[i]) - mean);
+    }
+    sdy += double(p0);
+    sdyx += double(p1);
+  }
+}
+
+// The backward of one channel c. g, the gradient that reaches the batch norm, is dy, or with Masked
+// dy where y > 0 (y the fused ReLU's output). g is written to DR (dresidual) when that is given.
+// dx = w*is*(g - mean(g) - xhat*mean(g*xhat)) in training; w*is*g in eval.
+template <bool Masked, class T>
+void backward_channel(int64_t c, int64_t N, int64_t C, int64_t S, const T* X, const T* DY, const T* Y, T* DX, T* DR,
+                      double m, double is, double w, bool training, double* dweight, double* dbias) {
+  using A = acc_t<T>;
+  A mean = A(m);
+  double sdy = 0, sdyx = 0;  // sum g, sum g * (x - m)
+  for (int64_t n = 0; n < N; ++n) {
+    int64_t off = (n * C + c) * S;
+    const T *px = X + off, *pd = DY + off, *py = Masked ? Y + off : nullptr;
+    T* pr = DR ? DR + off : nullptr;
+    if (pr) grad_sums<Masked, true>(S, pd, py, px, mean, pr, sdy, sdyx);
+    else grad_sums<Masked, false>(S, pd, py, px, mean, pr, sdy, sdyx);
+  }
+  sdyx *= is;
+  *dweight = sdyx;
+  *dbias = sdy;
+  double M = double(N * S);
+  A k = A(w * is), a = A(training ? sdy / M : 0.0), b = A(training ? sdyx / M * is : 0.0);
+  for (int64_t n = 0; n < N; ++n) {
+    int64_t off = (n * C + c) * S;
+    const T *px = X + off, *pd = DY + off, *py = Masked ? Y + off : nullptr;
+    T* q = DX + off;
+    if (DR) {  // g as written above
+      const T* pg = DR + off;
+#pragma omp simd
+      for (int64_t i = 0; i < S; ++i) q[i] = cast<T>(k * (cast<A>(pg[i]) - a - (cast<A>(px[i]) - mean) * b));
+    } else {
+#pragma omp simd
+      for (int64_t i = 0; i < S; ++i) {
+        A g = cast<A>(pd[i]);
+        if constexpr (Masked) g = cast<A>(py[i]) > A(0) ? g : A(0);
+        q[i] = cast<T>(k * (g - a - (cast<A>(px[i]) - mean) * b));
+      }
+    }
+  }
+}
+
+// dx (and dweight, dbias) of batch_norm for the gradient dy, or of batch_norm_relu when y (its output)
+// is given; out.dresidual, when defined, receives the masked gradient.
 void backward(const ops::BatchNormGrads& out, const Tensor& dy, const Tensor& y, const Tensor& x,
               const Tensor& weight, const Tensor& save_mean, const Tensor& save_invstd, bool training) {
-  int64_t N = x.size(0), C = x.size(1), S = x.size(2) * x.size(3), M = N * S;
+  int64_t N = x.size(0), C = x.size(1), S = x.size(2) * x.size(3);
   dispatch_floating(x.dtype(), "batch_norm_backward", [&](auto z) {
     using T = decltype(z);
-    using A = acc_t<T>;
     const T* X = static_cast<const T*>(x.raw_data());
+    const T* DY = static_cast<const T*>(dy.raw_data());
     const T* Y = ptr_or_null<T>(y);
     T* DX = static_cast<T*>(out.dx.raw_data());
     T* DR = out.dresidual.defined() ? static_cast<T*>(out.dresidual.raw_data()) : nullptr;
-    T* GM = DR ? DR : DX;                                           // where the masked gradient goes
-    const T* G = Y ? GM : static_cast<const T*>(dy.raw_data());  // the gradient the passes see
 #pragma omp parallel for
     for (int64_t c = 0; c < C; ++c) {
-      if (Y) {
-        const T* DY = static_cast<const T*>(dy.raw_data());
-        for (int64_t n = 0; n < N; ++n) {
-          int64_t off = (n * C + c) * S;
-          const T *py = Y + off, *pd = DY + off;
-          T* q = GM + off;
-          for (int64_t i = 0; i < S; ++i) q[i] = cast<T>(cast<A>(py[i]) > A(0) ? cast<A>(pd[i]) : A(0));
-        }
-      }
       double m = param<T>(save_mean, c, 0), is = param<T>(save_invstd, c, 1), w = param<T>(weight, c, 1.0);
-      double sdy = 0, sdyx = 0;
-      for (int64_t n = 0; n < N; ++n) {
-        const T* px = X + (n * C + c) * S;
-        const T* pg = G + (n * C + c) * S;
-#pragma omp simd reduction(+ : sdy, sdyx)
-        for (int64_t i = 0; i < S; ++i) {
-          double g = cast<double>(pg[i]);
-          sdy += g;
-          sdyx += g * (cast<double>(px[i]) - m) * is;
-        }
-      }
+      double dweight, dbias;
+      if (Y) backward_channel<true>(c, N, C, S, X, DY, Y, DX, DR, m, is, w, training, &dweight, &dbias);
+      else backward_channel<false>(c, N, C, S, X, DY, Y, DX, DR, m, is, w, training, &dweight, &dbias);
       if (out.dweight.defined()) {
-        set_param<T>(out.dweight, c, sdyx);
-        set_param<T>(out.dbias, c, sdy);
-      }
-      // dx = w*is*(g - mean(g) - xhat*mean(g*xhat)) in training; w*is*g in eval
-      A k = A(w * is), a = A(training ? sdy / double(M) : 0.0), b = A(training ? sdyx / double(M) * is : 0.0);
-      A mm = A(m);
-      for (int64_t n = 0; n < N; ++n) {
-        int64_t off = (n * C + c) * S;
-        const T *px = X + off, *pg = G + off;
-        T* q = DX + off;  // may be pg itself: each element is read before it is written
-        for (int64_t i = 0; i < S; ++i) q[i] = cast<T>(k * (cast<A>(pg[i]) - a - (cast<A>(px[i]) - mm) * b));
+        set_param<T>(out.dweight, c, dweight);
+        set_param<T>(out.dbias, c, dbias);
       }
     }
   });
 }
 }  // namespace
-
 void CpuBackend::batch_norm(const ops::BatchNormResult& out, const Tensor& x, const Tensor& weight, const Tensor& bias,
                             const Tensor& running_mean, const Tensor& running_var, bool training, double momentum,
                             double eps) {

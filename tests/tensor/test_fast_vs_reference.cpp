@@ -280,6 +280,37 @@ BOOST_AUTO_TEST_CASE(batch_norm_relu) {
   close(fused.y, ops::unary(ops::UnaryOp::Relu, ops::add(plain.y, r)), 1e-6, 1e-6, "fused vs composed on cpu");
 }
 
+// Planes longer than the cpu kernels' 1024-value summation blocks (a full block plus a tail), on data
+// whose mean is far from zero (the two-pass variance must not cancel), in float32, float64 and bf16.
+BOOST_AUTO_TEST_CASE(batch_norm_long_planes) {
+  for (DType dt : {DType::Float32, DType::Float64, DType::BFloat16})
+    for (bool residual : {false, true}) {
+      Tensor x = ops::to(ops::add(ops::mul(randn({2, 3, 40, 33}, DType::Float64, 41), 0.5), 30.0), dt);
+      Tensor w = randn({3}, DType::Float32, 42), b = randn({3}, DType::Float32, 43);
+      Tensor r = residual ? ops::to(randn(x.shape(), DType::Float64, 44), dt) : Tensor();
+      Tensor dy = ops::to(randn(x.shape(), DType::Float64, 45), dt);
+      // bf16 results round to 8 bits of mantissa: a one-ulp difference from the reference's rounding
+      double tol = dt == DType::BFloat16 ? 2e-2 : 1e-4;
+      std::string what = fmt::format("batch_norm long planes {}{}", dtype_name(dt), residual ? " + residual" : "");
+      compare(what + " forward", [&] {
+        Tensor rm = ops::zeros({3}), rv = ops::ones({3});
+        auto f = ops::batch_norm(x, w, b, rm, rv, true, 0.1, 1e-5);
+        auto fr = ops::batch_norm_relu(x, w, b, Tensor(), Tensor(), true, 0.1, 1e-5, r);
+        return V{f.y, f.save_mean, f.save_invstd, rm, rv, fr.y};
+      }, tol, tol);
+      // The backward from the same forward results on both backends: in bf16 an output rounded to 0 on
+      // one backend and to a tiny positive value on the other would flip the ReLU mask there.
+      auto f = ops::batch_norm_relu(x, w, b, Tensor(), Tensor(), true, 0.1, 1e-5, r);
+      compare(what + " backward", [&] {
+        auto g = ops::batch_norm_backward(dy, x, w, f.save_mean, f.save_invstd, true);
+        auto gr = ops::batch_norm_relu_backward(dy, f.y, x, w, f.save_mean, f.save_invstd, true, residual);
+        V out{g.dx, g.dweight, g.dbias, gr.dx, gr.dweight, gr.dbias};
+        if (residual) out.push_back(gr.dresidual);
+        return out;
+      }, tol, tol);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(pooling) {
   Tensor x = randn({2, 3, 9, 8}, DType::Float32, 18);
   for (ops::Pool2dArgs a : {ops::Pool2dArgs{{3, 3}, {2, 2}, {1, 1}, false, true}, ops::Pool2dArgs{{2, 2}, {2, 2}, {0, 0}, true, true},
@@ -290,6 +321,19 @@ BOOST_AUTO_TEST_CASE(pooling) {
       Tensor ya = ops::avg_pool2d(x, a);
       return V{y, i, ops::max_pool2d_backward(dy, i, x.shape()), ya, ops::avg_pool2d_backward(dy, x.shape(), a)};
     });
+  }
+  // Wider planes: the cpu kernel's vectorised interior columns between the border windows, ties (small
+  // integers) and a NaN, in float32, float64 and bf16, for ResNet's stem pooling and a ceil-mode one.
+  for (DType dt : {DType::Float32, DType::Float64, DType::BFloat16}) {
+    Tensor xi = ops::to(ops::to(ops::mul(randn({2, 3, 21, 37}, DType::Float32, 46), 2.0), DType::Int64), DType::Float32);
+    std::vector<double> v = ops::to_vector(xi);
+    v[5 * 37 + 11] = std::nan("");
+    xi = ops::from_vector(v, xi.shape(), dt);
+    for (ops::Pool2dArgs a : {ops::Pool2dArgs{{3, 3}, {2, 2}, {1, 1}, false, true}, ops::Pool2dArgs{{2, 3}, {2, 3}, {0, 1}, true, true}})
+      compare(fmt::format("max pool wide {}", dtype_name(dt)), [&] {
+        auto [y, i] = ops::max_pool2d(xi, a);
+        return V{y, i, ops::max_pool2d_backward(ops::to(randn(y.shape(), DType::Float32, 47), dt), i, xi.shape())};
+      }, dt == DType::BFloat16 ? 2e-2 : 1e-5, dt == DType::BFloat16 ? 1e-2 : 1e-4);  // bf16: gradients summed in bf16
   }
   compare("adaptive", [&] {
     Tensor y = ops::adaptive_avg_pool2d(x, 4, 3), g = ops::adaptive_avg_pool2d(x, 1, 1);
