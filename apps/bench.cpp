@@ -154,6 +154,10 @@ int bench_main(int argc, char** argv) {
               peak_rss_mb(), peak_dev < 0 ? "null" : fmt::format("{:.1f}", peak_dev).c_str());
   double flops = double(w.forward_flops) * (w.train ? 3.0 : 1.0);
   std::fprintf(stderr, "mdp bench: %.1f GFLOP per step, %.1f GFLOP/s\n", flops / 1e9, flops / 1e9 / dt);
+  MemoryStats st = allocator_for(Device::cpu()).stats();
+  std::fprintf(stderr, "mdp bench: cpu allocator peak %.1f MB in use, %.1f MB cached at the end, %ld of %ld requests from "
+               "the cache\n", double(st.peak_bytes) / (1 << 20), double(st.cached_bytes) / (1 << 20), long(st.cache_hits),
+               long(st.allocations));
   return 0;
 }
 

@@ -1,6 +1,7 @@
 // allocator.h: device memory for tensor storage. The CPU allocator hands out 64-byte-aligned blocks and
-// keeps freed blocks in a size-keyed cache for reuse; every allocator counts current, peak and cached
-// bytes, which the benchmarks report. Not a general-purpose malloc: blocks are big and few.
+// keeps freed blocks in a cache for reuse (best fit; see allocator.cpp for what it gives back and when);
+// every allocator counts current, peak and cached bytes, which the benchmarks report. Not a
+// general-purpose malloc: blocks are big and few.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -119,6 +119,32 @@ BOOST_AUTO_TEST_CASE(allocator_statistics) {
   BOOST_TEST(a.stats().cache_hits == hits + 1);  // served from the cache
 }
 
+// The cpu allocator's cache: best fit within a quarter of waste, and on a miss the smaller blocks that
+// were never reused go back to the system while reused ones stay.
+BOOST_AUTO_TEST_CASE(allocator_cache_policy) {
+  Allocator& a = allocator_for(Device::cpu());
+  a.empty_cache();
+  BOOST_TEST(a.stats().cached_bytes == 0);
+  const size_t MB = 1 << 20;
+  void* p = a.allocate(4 * MB);
+  a.deallocate(p, 4 * MB);
+  BOOST_TEST(a.stats().cached_bytes == int64_t(4 * MB));
+  void* q = a.allocate(3 * MB + MB / 2);  // fits, wastes 1/8 of the block: the same block
+  BOOST_TEST(q == p);
+  BOOST_TEST(a.stats().cached_bytes == 0);
+  a.deallocate(q, 3 * MB + MB / 2);
+  BOOST_TEST(a.stats().cached_bytes == int64_t(4 * MB));  // the whole block is back
+  void* r = a.allocate(2 * MB);  // would waste half the block: a fresh one
+  BOOST_TEST(r != p);
+  BOOST_TEST(a.stats().cached_bytes == int64_t(4 * MB));  // the cached block has been reused: it stays
+  a.deallocate(r, 2 * MB);                                // cached, never reused
+  void* big = a.allocate(8 * MB);  // a miss: the never-reused 2 MB block goes back to the system
+  BOOST_TEST(a.stats().cached_bytes == int64_t(4 * MB));
+  a.deallocate(big, 8 * MB);
+  a.empty_cache();
+  BOOST_TEST(a.stats().cached_bytes == 0);
+}
+
 BOOST_AUTO_TEST_CASE(printing) {
   std::string s = ops::from_vector({1, 2, 3, 4, 5, 6}, {2, 3}).str();
   BOOST_TEST(s.find("[[1, 2, 3],") != std::string::npos);
