@@ -3,12 +3,18 @@
 
 Usage: /usr/bin/python3 bench/compare.py [--mdp build/release/apps/mdp] [--runs 3] [--threads 2]
                                          [--workloads resnet50-train,...] [--device cpu] [--precision fp32]
+                                         [--keep-openblas-env]
 
 Each workload runs `runs` times per side, the two sides interleaved (mdp, peer, mdp, peer, ...), with the
 same threads; the table shows medians of images/s and peak RSS and the ratio mdp / PyTorch. mdp's achieved
 GFLOP/s (from its stderr line) is shown too, with its fraction of the machine's measured sgemm peak: the
 median of 5 timings of a 2048^3 float32 matrix product through PyTorch (OpenBLAS) on the same threads,
 measured before the workloads. A benchmark, not a test: machines are noisy.
+
+Some machines set OPENBLAS_CORETYPE (and OPENBLAS_L2_SIZE) for every process, pinning OpenBLAS to an
+older kernel (e.g. Haswell's AVX2 one on an AVX-512 machine). The peer and the peak measurement run
+without those two variables, so that PyTorch gets OpenBLAS's own choice for the machine (its name is
+printed; checked against float64 products before use); --keep-openblas-env keeps them.
 """
 import argparse
 import json
@@ -23,8 +29,8 @@ SIZES = {"resnet50-train": (8, 224), "resnet50-infer": (8, 224), "deeplabv3-trai
          "deeplabv3-infer": (1, 512), "mdp-pretrain": (2, 256)}
 
 
-def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
+def run(cmd, env=None):
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{p.stdout}{p.stderr}")
     line = [l for l in p.stdout.splitlines() if l.startswith("{")][-1]
@@ -45,8 +51,37 @@ print(2 * 2048 ** 3 / times[2] / 1e9)
 """
 
 
-def sgemm_peak(threads):
-    p = subprocess.run(["/usr/bin/python3", "-c", SGEMM, str(threads)], capture_output=True, text=True, check=True)
+CORE = """
+import ctypes, glob, torch
+name = "unknown"
+for lib in glob.glob("/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas*.so*"):
+    try:
+        f = ctypes.CDLL(lib).openblas_get_corename
+        f.restype = ctypes.c_char_p
+        name = f().decode()
+        break
+    except (OSError, AttributeError):
+        pass
+a, b = torch.randn(1000, 700), torch.randn(700, 900)
+ref = a.double() @ b.double()
+err = ((a @ b).double() - ref).abs().max().item() / ref.abs().max().item()
+print(name, err)
+"""
+
+
+def openblas_core(env):
+    """OpenBLAS's kernel name under env, after checking its float32 products against float64 ones."""
+    p = subprocess.run(["/usr/bin/python3", "-c", CORE], capture_output=True, text=True, check=True, env=env)
+    name, err = p.stdout.split()
+    if float(err) > 1e-5:
+        sys.exit(f"OpenBLAS ({name}) computes wrong float32 products here (relative error {err}); "
+                 "rerun with --keep-openblas-env")
+    return name
+
+
+def sgemm_peak(threads, env):
+    p = subprocess.run(["/usr/bin/python3", "-c", SGEMM, str(threads)], capture_output=True, text=True, check=True,
+                       env=env)
     return float(p.stdout.strip())
 
 
@@ -60,9 +95,16 @@ def main():
     a.add_argument("--workloads", default=",".join(SIZES))
     a.add_argument("--device", default="cpu")
     a.add_argument("--precision", default="fp32")
+    a.add_argument("--keep-openblas-env", action="store_true")
     o = a.parse_args()
-    peak = sgemm_peak(o.threads)
-    print(f"sgemm peak (PyTorch/OpenBLAS, 2048^3 float32, {o.threads} threads): {peak:.1f} GFLOP/s", file=sys.stderr)
+    peer_env = dict(os.environ)
+    if not o.keep_openblas_env:
+        for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+            peer_env.pop(k, None)
+    core = openblas_core(peer_env)
+    peak = sgemm_peak(o.threads, peer_env)
+    print(f"sgemm peak (PyTorch/OpenBLAS {core}, 2048^3 float32, {o.threads} threads): {peak:.1f} GFLOP/s",
+          file=sys.stderr)
     rows = []
     for w in o.workloads.split(","):
         b, s = SIZES[w]
@@ -73,7 +115,7 @@ def main():
             r, gf = run([o.mdp, "bench"] + common)
             m.append(r)
             g.append(gf)
-            p.append(run(["/usr/bin/python3", o.peer] + common)[0])
+            p.append(run(["/usr/bin/python3", o.peer] + common, peer_env)[0])
         med = lambda xs, k: statistics.median(x[k] for x in xs)
         rows.append((w, b, s, med(m, "images_per_s"), med(p, "images_per_s"), med(m, "peak_rss_mb"), med(p, "peak_rss_mb"),
                      statistics.median(g)))
@@ -83,7 +125,8 @@ def main():
     for w, b, s, mi, pi, mr, pr, gf in rows:
         print(f"{w:<16} {b:>5} {s:>5} {mi:>10.3f} {pi:>12.3f} {mi / pi:>6.2f} {mr:>11.0f} {pr:>13.0f} {gf:>12.1f} "
               f"{100 * gf / peak:>7.0f}%")
-    print(f"precision {o.precision}, {o.threads} threads, medians of {o.runs} interleaved runs; sgemm peak {peak:.1f} GFLOP/s")
+    print(f"precision {o.precision}, {o.threads} threads, medians of {o.runs} interleaved runs; sgemm peak {peak:.1f} "
+          f"GFLOP/s (OpenBLAS {core})")
 
 
 if __name__ == "__main__":
