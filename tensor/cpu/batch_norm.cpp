@@ -25,17 +25,34 @@ template <class P> void set_param(const Tensor& t, int64_t c, double v) {
 }
 template <class T> const T* ptr_or_null(const Tensor& t) { return t.defined() ? static_cast<const T*>(t.raw_data()) : nullptr; }
 
+// The loops over a plane's values. The compiler vectorises a loop over bf16 data 32 floats at a time
+// (two AVX-512 registers, which also hides the additions' latency), leaving up to 31 values to a scalar
+// tail: most of a 7x7 plane. So each loop runs the bulk in steps of 32 and the rest in steps of 16.
+constexpr int64_t kWide = 32;
+
+// body(i) for i in [0, S).
+template <class F>
+void for_plane(int64_t S, F body) {  // by value: the captures are locals the loops can keep in registers
+  int64_t mid = S / kWide * kWide;
+#pragma omp simd
+  for (int64_t i = 0; i < mid; ++i) body(i);
+#pragma omp simd simdlen(16)
+  for (int64_t i = mid; i < S; ++i) body(i);
+}
+
 // Adds sum_i f(i) over a plane of S values to s. Each block of kBlock values is summed in A (float for
 // float32 and bf16), the vector lanes as independent partial sums, and the block's sum added in double.
 constexpr int64_t kBlock = 1024;
 template <class A, class F>
-void add_plane_sum(int64_t S, double& s, F&& f) {
+void add_plane_sum(int64_t S, double& s, F f) {
   for (int64_t b = 0; b < S; b += kBlock) {
-    int64_t e = std::min(S, b + kBlock);
-    A p = 0;
+    int64_t e = std::min(S, b + kBlock), mid = b + (e - b) / kWide * kWide;
+    A p = 0, q = 0;
 #pragma omp simd reduction(+ : p)
-    for (int64_t i = b; i < e; ++i) p += f(i);
-    s += double(p);
+    for (int64_t i = b; i < mid; ++i) p += f(i);
+#pragma omp simd simdlen(16) reduction(+ : q)
+    for (int64_t i = mid; i < e; ++i) q += f(i);
+    s += double(p) + double(q);
   }
 }
 
@@ -43,17 +60,17 @@ void add_plane_sum(int64_t S, double& s, F&& f) {
 template <class T, class A>
 void normalize_plane(int64_t S, const T* p, const T* r, T* q, A scale, A shift, bool relu) {
   if (r) {
-    for (int64_t i = 0; i < S; ++i) {
+    for_plane(S, [=](int64_t i) {
       A v = cast<A>(p[i]) * scale + shift + cast<A>(r[i]);
       q[i] = cast<T>(v > A(0) ? v : A(0));
-    }
+    });
   } else if (relu) {
-    for (int64_t i = 0; i < S; ++i) {
+    for_plane(S, [=](int64_t i) {
       A v = cast<A>(p[i]) * scale + shift;
       q[i] = cast<T>(v > A(0) ? v : A(0));
-    }
+    });
   } else {
-    for (int64_t i = 0; i < S; ++i) q[i] = cast<T>(cast<A>(p[i]) * scale + shift);
+    for_plane(S, [=](int64_t i) { q[i] = cast<T>(cast<A>(p[i]) * scale + shift); });
   }
 }
 
@@ -113,19 +130,29 @@ void forward(const ops::BatchNormResult& out, const Tensor& x, const Tensor& wei
 // Masked dy where y > 0, and with Store it is also written to pr.
 template <bool Masked, bool Store, class T, class A>
 void grad_sums(int64_t S, const T* pd, const T* py, const T* px, A mean, T* pr, double& sdy, double& sdyx) {
+  auto g_at = [=](int64_t i) {
+    A g = cast<A>(pd[i]);
+    if constexpr (Masked) g = cast<A>(py[i]) > A(0) ? g : A(0);
+    if constexpr (Store) pr[i] = cast<T>(g);
+    return g;
+  };
   for (int64_t b = 0; b < S; b += kBlock) {
-    int64_t e = std::min(S, b + kBlock);
-    A p0 = 0, p1 = 0;
+    int64_t e = std::min(S, b + kBlock), mid = b + (e - b) / kWide * kWide;
+    A p0 = 0, p1 = 0, q0 = 0, q1 = 0;
 #pragma omp simd reduction(+ : p0, p1)
-    for (int64_t i = b; i < e; ++i) {
-      A g = cast<A>(pd[i]);
-      if constexpr (Masked) g = cast<A>(py[i]) > A(0) ? g : A(0);
-      if constexpr (Store) pr[i] = cast<T>(g);
+    for (int64_t i = b; i < mid; ++i) {
+      A g = g_at(i);
       p0 += g;
       p1 += g * (cast<A>(px[i]) - mean);
     }
-    sdy += double(p0);
-    sdyx += double(p1);
+#pragma omp simd simdlen(16) reduction(+ : q0, q1)
+    for (int64_t i = mid; i < e; ++i) {
+      A g = g_at(i);
+      q0 += g;
+      q1 += g * (cast<A>(px[i]) - mean);
+    }
+    sdy += double(p0) + double(q0);
+    sdyx += double(p1) + double(q1);
   }
 }
 
@@ -156,15 +183,13 @@ void backward_channel(int64_t c, int64_t N, int64_t C, int64_t S, const T* X, co
     T* q = DX + off;
     if (DR) {  // g as written above
       const T* pg = DR + off;
-#pragma omp simd
-      for (int64_t i = 0; i < S; ++i) q[i] = cast<T>(k * (cast<A>(pg[i]) - a - (cast<A>(px[i]) - mean) * b));
+      for_plane(S, [=](int64_t i) { q[i] = cast<T>(k * (cast<A>(pg[i]) - a - (cast<A>(px[i]) - mean) * b)); });
     } else {
-#pragma omp simd
-      for (int64_t i = 0; i < S; ++i) {
+      for_plane(S, [=](int64_t i) {
         A g = cast<A>(pd[i]);
         if constexpr (Masked) g = cast<A>(py[i]) > A(0) ? g : A(0);
         q[i] = cast<T>(k * (g - a - (cast<A>(px[i]) - mean) * b));
-      }
+      });
     }
   }
 }

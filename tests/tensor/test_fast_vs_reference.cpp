@@ -122,6 +122,9 @@ BOOST_AUTO_TEST_CASE(conv2d) {
       {{1, 2, 1, 1}, {3, 2, 1, 1}, {{1, 1}, {0, 0}, {1, 1}, 1}, true},
       // 1x1 stride 1: sgemm per image, the weight gradient accumulated over the batch
       {{3, 16, 5, 7}, {24, 16, 1, 1}, {{1, 1}, {0, 0}, {1, 1}, 1}, true},
+      // 1x1 strided (ResNet's downsampling shortcuts), odd sizes
+      {{3, 16, 9, 8}, {24, 16, 1, 1}, {{2, 2}, {0, 0}, {1, 1}, 1}, true},
+      {{2, 8, 7, 9}, {12, 8, 1, 1}, {{2, 3}, {0, 0}, {1, 1}, 1}, false},
       // 3x3 stride 1 with ResNet-like channels: oneDNN's Winograd kernels
       {{2, 32, 14, 14}, {48, 32, 3, 3}, {{1, 1}, {1, 1}, {1, 1}, 1}, false},
       // dilated, taps mostly in the padding (ASPP on a small map): one matrix product per valid tap
