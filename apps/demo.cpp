@@ -62,7 +62,7 @@ int demo_main(int argc, char** argv) {
   int rc = run_command({"mdp", "predict", "--checkpoint", weights, "--input", sample_dir, "--output", (fs::path(work) / "predictions").string(),
                 "--model", "deeplabv3-mmseg", "--num-classes", "5", "--depth", std::to_string(sc.depth), "--width",
                 fmt::format("{}", sc.width), "--channels", std::to_string(sc.channels),
-                "--no-resize", "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"},
+                "--no-resize", "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225", "--overwrite"},
                predict_main);
   if (rc != 0) return rc;
   write_bar_chart((fs::path(work) / "comparison.svg").string(),

@@ -1,11 +1,14 @@
 // predict.cpp: read -> (resize) -> normalise -> DeepLabV3 -> logits at the original size -> argmax ->
-// palette PNG + overlay PNG.
+// palette PNG + overlay PNG. Before anything is written, every output path is checked: none may be an
+// input image, no two inputs may share one, and an existing file is replaced only with --overwrite.
 #include "apps/predict.h"
 
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include "apps/cli.h"
@@ -35,6 +38,46 @@ std::array<float, 3> triple(const std::string& s, const char* opt) {
   MDP_CHECK(n == 3, "mdp predict: {} takes three comma-separated numbers, got '{}'", opt, s);
   return r;
 }
+
+// The images to predict: `in` itself, or the .jpg/.png files of the directory `in`, sorted.
+std::vector<std::string> input_images(const std::string& in) {
+  if (!fs::is_directory(in)) return {in};
+  std::vector<std::string> files;
+  for (auto& e : fs::directory_iterator(in)) {
+    std::string ext = e.path().extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+    if (ext == ".jpg" || ext == ".jpeg" || ext == ".png") files.push_back(e.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  MDP_CHECK(!files.empty(), "mdp predict: no .jpg or .png images in '{}'", in);
+  return files;
+}
+
+// The two files written for an input image: <out>/<stem>.png (labels) and <out>/<stem>_overlay.png.
+std::array<fs::path, 2> outputs_of(const std::string& image, const std::string& out) {
+  std::string stem = fs::path(image).stem().string();
+  return {fs::path(out) / (stem + ".png"), fs::path(out) / (stem + "_overlay.png")};
+}
+
+// Refuses, before anything is written, an output that would replace an input image (never allowed), one
+// that two inputs would both write (a.jpg and a.png), and an existing file unless overwrite is set.
+void check_outputs(const std::vector<std::string>& files, const std::string& out, bool overwrite) {
+  std::map<std::string, std::string> inputs, written;  // canonical path -> the path as given
+  for (const std::string& f : files) inputs[fs::weakly_canonical(f).string()] = f;
+  for (const std::string& f : files)
+    for (const fs::path& o : outputs_of(f, out)) {
+      std::string key = fs::weakly_canonical(o).string();
+      auto input = inputs.find(key);
+      if (input != inputs.end())
+        throw Error(fmt::format("mdp predict: the output {} would replace the input image {}; choose another --output "
+                                "directory (nothing was written)", o.string(), input->second));
+      auto [at, fresh] = written.emplace(key, f);
+      MDP_CHECK(fresh, "mdp predict: the inputs {} and {} would both write {}; rename one or predict them separately "
+                "(nothing was written)", at->second, f, o.string());
+      MDP_CHECK(overwrite || !fs::exists(o), "mdp predict: {} already exists; pass --overwrite to replace it, or choose "
+                "another --output directory (nothing was written)", o.string());
+    }
+}
 }  // namespace
 
 int predict_main(int argc, char** argv) {
@@ -53,7 +96,8 @@ int predict_main(int argc, char** argv) {
                  {"--std", "R,G,B", "normalisation std on [0,1]", "0.229,0.224,0.225"},
                  {"--mode", "M", "whole | slide", "whole"},
                  {"--device", "D", "cpu | cuda", "cpu"},
-                 {"--threads", "T", "CPU threads", "2"}});
+                 {"--threads", "T", "CPU threads", "2"},
+                 {"--overwrite", "", "replace output files that already exist (input images are never replaced)", ""}});
   if (!p.parse(argc, argv, 2)) return 0;
   MDP_CHECK(p.has("--checkpoint") && p.has("--input") && p.has("--output"),
             "mdp predict: --checkpoint, --input and --output are required");
@@ -62,6 +106,8 @@ int predict_main(int argc, char** argv) {
   std::string ck = p.str("--checkpoint"), in = p.str("--input"), out = p.str("--output");
   MDP_CHECK(fs::exists(ck), "mdp predict: checkpoint '{}' does not exist", ck);
   MDP_CHECK(fs::exists(in), "mdp predict: input '{}' does not exist", in);
+  const std::vector<std::string> files = input_images(in);
+  check_outputs(files, out, p.has("--overwrite"));
   prepare_work_dir(out);
 
   nn::DeepLabV3Config mc;
@@ -90,18 +136,6 @@ int predict_main(int argc, char** argv) {
     norm.std[size_t(i)] = stdv[size_t(i)] * 255.f;
   }
   auto scale = triple(p.str("--scale") + ",0", "--scale");
-  std::vector<std::string> files;
-  if (fs::is_directory(in)) {
-    for (auto& e : fs::directory_iterator(in)) {
-      std::string ext = e.path().extension().string();
-      std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-      if (ext == ".jpg" || ext == ".jpeg" || ext == ".png") files.push_back(e.path().string());
-    }
-    std::sort(files.begin(), files.end());
-    MDP_CHECK(!files.empty(), "mdp predict: no .jpg or .png images in '{}'", in);
-  } else {
-    files.push_back(in);
-  }
   InferenceOptions io;
   io.mode = p.str("--mode");
   for (const std::string& f : files) {
@@ -128,10 +162,10 @@ int predict_main(int argc, char** argv) {
       for (int k = 0; k < 3; ++k)
         overlay.pixels[size_t(i * 3 + k)] = uint8_t((int(original.pixels[size_t(i * 3 + k)]) + int(col[size_t(k)])) / 2);
     }
-    std::string stem = fs::path(f).stem().string();
-    data::write_indexed_png((fs::path(out) / (stem + ".png")).string(), labels, palette);
-    data::write_png((fs::path(out) / (stem + "_overlay.png")).string(), overlay);
-    std::printf("%s -> %s\n", f.c_str(), (fs::path(out) / (stem + ".png")).c_str());
+    auto [label_path, overlay_path] = outputs_of(f, out);
+    data::write_indexed_png(label_path.string(), labels, palette);
+    data::write_png(overlay_path.string(), overlay);
+    std::printf("%s -> %s\n", f.c_str(), label_path.c_str());
   }
   return 0;
 }

@@ -97,9 +97,36 @@ BOOST_AUTO_TEST_CASE(train_eval_predict_and_exact_resume) {
   BOOST_TEST(fs::exists(pred + "/val_00000.png"));
   BOOST_TEST(fs::exists(pred + "/val_00000_overlay.png"));
   Run bad = sh("{mdp} predict --checkpoint " + a + "/iter_4.safetensors --input " + data + "/shapes_c/images --output " + pred +
-               " --model deeplabv3-mmseg --num-classes 21 --depth 18 --width 0.125 --channels 8");
+               " --model deeplabv3-mmseg --num-classes 21 --depth 18 --width 0.125 --channels 8 --overwrite");
   BOOST_TEST(bad.rc != 0);
   BOOST_TEST(contains(bad.out, "does not fit"), bad.out);
+
+  // predict never replaces its input images, nor (without --overwrite) a file it did not just create
+  std::string own = root + "/own";  // a user's folder of PNG images
+  fs::create_directories(own);
+  for (const char* f : {"train_00000.png", "train_00001.png"})
+    fs::copy_file(data + "/shapes_a/images/" + f, own + "/" + f);
+  std::string before = read_file(own + "/train_00000.png");
+  const std::string model = " --model deeplabv3-mmseg --num-classes 5 --depth 18 --width 0.125 --channels 8 --no-resize";
+  for (const char* extra : {"", " --overwrite"}) {
+    Run same = sh("{mdp} predict --checkpoint " + a + "/iter_4.safetensors --input " + own + " --output " + own + model + extra);
+    BOOST_TEST(same.rc != 0, same.out);
+    BOOST_TEST(contains(same.out, "would replace the input image " + own + "/train_00000.png"), same.out);
+    BOOST_TEST(read_file(own + "/train_00000.png") == before);
+    BOOST_TEST(!fs::exists(own + "/train_00000_overlay.png"));
+  }
+  Run again = sh("{mdp} predict --checkpoint " + a + "/iter_4.safetensors --input " + data + "/shapes_c/images --output " + pred + model);
+  BOOST_TEST(again.rc != 0, again.out);
+  BOOST_TEST(contains(again.out, "already exists; pass --overwrite"), again.out);
+  Run forced = sh("{mdp} predict --checkpoint " + a + "/iter_4.safetensors --input " + data + "/shapes_c/images --output " + pred +
+                  model + " --overwrite");
+  BOOST_TEST(forced.rc == 0, forced.out);
+  fs::copy_file(own + "/train_00000.png", own + "/train_00002.jpg");  // two inputs, one output name
+  fs::copy_file(own + "/train_00001.png", own + "/train_00002.png");
+  Run clash = sh("{mdp} predict --checkpoint " + a + "/iter_4.safetensors --input " + own + " --output " + root + "/clash" + model);
+  BOOST_TEST(clash.rc != 0, clash.out);
+  BOOST_TEST(contains(clash.out, "would both write"), clash.out);
+  BOOST_TEST(!fs::exists(root + "/clash"));
   fs::remove_all(root);
 }
 
