@@ -23,9 +23,9 @@ std::vector<Key> data_keys() {
   return {
       {"data.dataset", Type::String, "generated", "voc | ade20k | cityscapes | coco-stuff | folder | generated"},
       {"data.root", Type::String, "", "dataset root (generated: where it is written; empty = <work-dir>/data)"},
-      {"data.domain", Type::String, "shapes_c", "generated: which domain (shapes_a, shapes_b, shapes_c)"},
+      {"data.domain", Type::String, "shapes_c", "generated: which domain (shapes_a..c; world_a, world_b, world_c, world_i)"},
       {"data.generated_size", Type::IntList, "[64, 64]", "generated: image width and height"},
-      {"data.generated_images", Type::IntList, "[200, 50]", "generated: train and val images per domain"},
+      {"data.generated_images", Type::IntList, "[200, 50]", "generated: train, val (and test) images per domain"},
       {"data.seed", Type::Int, "0", "generated: rendering seed"},
       {"data.train_split", Type::String, "train", "training split"},
       {"data.val_split", Type::String, "val", "evaluation split"},
@@ -42,7 +42,7 @@ std::vector<Key> data_keys() {
 
 std::vector<Key> model_keys() {
   return {
-      {"model.name", Type::String, "deeplabv3-mmseg", "deeplabv3-mmseg | deeplabv3-torchvision"},
+      {"model.name", Type::String, "deeplabv3-mmseg", "deeplabv3-mmseg | deeplabv3-torchvision | linear-probe (BN + 1x1 conv)"},
       {"model.depth", Type::Int, "50", "ResNet depth: 18, 34, 50, 101"},
       {"model.width", Type::Float, "1.0", "ResNet width multiplier"},
       {"model.deep_stem", Type::Bool, "false", "v1c deep stem"},
@@ -65,11 +65,22 @@ std::shared_ptr<data::Dataset> open_dataset(const std::string& kind, const std::
                                             const std::string& domain, uint64_t seed, std::vector<int64_t> size,
                                             std::vector<int64_t> images) {
   if (kind == "generated") {
-    MDP_CHECK(size.size() == 2 && images.size() == 2, "data: generated_size and generated_images need two values each");
-    data::GeneratedSpec spec = data::demo_domains(seed, int(size[0]), int(size[1]), int(images[0]), int(images[1]));
-    bool known = false;
-    for (auto& d : spec.domains) known |= d.name == domain;
-    MDP_CHECK(known, "data: unknown generated domain '{}' (shapes_a, shapes_b, shapes_c)", domain);
+    MDP_CHECK(size.size() == 2 && (images.size() == 2 || images.size() == 3),
+              "data: generated_size needs two values (width, height) and generated_images two or three (train, val, test)");
+    // The domain's family: the demo's shapes_* or the paper-ablations benchmark's world_* (data/generated.h).
+    int test = images.size() == 3 ? int(images[2]) : 0;
+    data::GeneratedSpec spec;
+    std::string known;
+    for (const data::GeneratedSpec& family :
+         {data::demo_domains(seed, int(size[0]), int(size[1]), int(images[0]), int(images[1])),
+          data::world_domains(seed, int(size[0]), int(size[1]), int(images[0]), int(images[1]), test)})
+      for (auto& d : family.domains) {
+        known += (known.empty() ? "" : ", ") + d.name;
+        if (d.name == domain) spec = family;
+      }
+    MDP_CHECK(!spec.domains.empty(), "data: unknown generated domain '{}' (known: {})", domain, known);
+    MDP_CHECK(split != "test" || spec.test_images > 0,
+              "data: generated domain {} has a test split only when data.generated_images has a third value", domain);
     fs::create_directories(root);
     data::ensure_generated(spec, root);  // (re)writes it unless spec.txt says it is this spec
     return data::open_folder(data::generated_domain_options(root, domain, split));
@@ -137,10 +148,12 @@ nn::ResNetConfig backbone_config(const Config& c) {
 
 nn::DeepLabV3Config seg_model_config(const Config& c, int num_classes) {
   std::string name = c.s("model.name");
-  MDP_CHECK(name == "deeplabv3-mmseg" || name == "deeplabv3-torchvision",
-            "config: model.name '{}' is not deeplabv3-mmseg or deeplabv3-torchvision", name);
-  return nn::DeepLabV3Config{name == "deeplabv3-mmseg" ? nn::SegLayout::MMSeg : nn::SegLayout::Torchvision,
-                             backbone_config(c), num_classes, c.b("model.aux_head"), c.i("model.channels")};
+  MDP_CHECK(name == "deeplabv3-mmseg" || name == "deeplabv3-torchvision" || name == "linear-probe",
+            "config: model.name '{}' is not deeplabv3-mmseg, deeplabv3-torchvision or linear-probe", name);
+  nn::SegLayout layout = name == "deeplabv3-mmseg"         ? nn::SegLayout::MMSeg
+                         : name == "deeplabv3-torchvision" ? nn::SegLayout::Torchvision
+                                                           : nn::SegLayout::Linear;
+  return nn::DeepLabV3Config{layout, backbone_config(c), num_classes, c.b("model.aux_head"), c.i("model.channels")};
 }
 
 void load_pretrained_backbone(nn::Module& model, const std::string& path) {
@@ -220,6 +233,7 @@ LogSeries read_log_series(const std::string& path, const std::string& key) {
   for (std::string line; std::getline(in, line);) {
     size_t i = line.find(iter_key), v = line.find(value_key);
     if (i == std::string::npos || v == std::string::npos) continue;
+    if (line.compare(v + value_key.size(), 4, "null") == 0) continue;  // undefined at that iteration
     s.iters.push_back(std::strtod(line.c_str() + i + iter_key.size(), nullptr));
     s.values.push_back(std::strtod(line.c_str() + v + value_key.size(), nullptr));
   }

@@ -30,6 +30,7 @@ const char* concept_name(Concept c) {
     case Concept::Blob: return "blob";
     case Concept::Cross: return "cross";
     case Concept::Star: return "star";
+    case Concept::Ground: return "ground";
   }
   return "?";
 }
@@ -84,6 +85,71 @@ GeneratedSpec demo_domains(uint64_t seed, int width, int height, int train_image
   c.jpeg = true;
   c.jpeg_quality = 75;
   s.domains.push_back(c);
+  return s;
+}
+
+GeneratedSpec world_domains(uint64_t seed, int width, int height, int train_images, int val_images, int test_images) {
+  GeneratedSpec s;
+  s.seed = seed;
+  s.width = width;
+  s.height = height;
+  s.train_images = train_images;
+  s.val_images = val_images;
+  s.test_images = test_images;
+  using C = Concept;
+  // The world: what every pretraining domain shares.
+  DomainSpec world;
+  world.hue_lo = 0, world.hue_hi = 360, world.sat_lo = 0.35, world.sat_hi = 0.95, world.val_lo = 0.35, world.val_hi = 0.95;
+  world.background = BackgroundStyle::Gradient;
+  world.noise_sigma = 6;
+
+  DomainSpec a = world;
+  a.name = "world_a";
+  a.class_names = {"background", "round", "box", "triangle", "ring", "star"};
+  a.class_concepts = {{C::Background}, {C::Circle, C::StripedCircle}, {C::Square, C::CheckerSquare}, {C::Triangle}, {C::Ring},
+                      {C::Star}};
+  a.unlabeled_concepts = {C::Bar, C::Blob, C::Cross, C::Ground};
+  a.min_objects = 2, a.max_objects = 5;
+  a.ignore_border = true;
+  s.domains.push_back(a);
+
+  DomainSpec b = world;
+  b.name = "world_b";
+  b.class_names = {"background", "ground", "circle", "striped_circle", "square", "checker_square",
+                   "triangle",   "ring",   "bar",    "blob",           "cross",  "star"};
+  b.class_concepts = {{C::Background}, {C::Ground},   {C::Circle}, {C::StripedCircle}, {C::Square}, {C::CheckerSquare},
+                      {C::Triangle},   {C::Ring},     {C::Bar},    {C::Blob},          {C::Cross},  {C::Star}};
+  b.min_objects = 3, b.max_objects = 7;
+  b.min_size = 0.10, b.max_size = 0.26;
+  b.jpeg = true, b.jpeg_quality = 90;
+  s.domains.push_back(b);
+
+  DomainSpec c = world;
+  c.name = "world_c";
+  c.class_names = {"background", "ground", "round", "angular", "triangle", "cross"};
+  c.class_concepts = {{C::Background}, {C::Ground}, {C::Circle, C::StripedCircle, C::Ring},
+                      {C::Square, C::CheckerSquare, C::Bar}, {C::Triangle}, {C::Cross}};
+  c.unlabeled_concepts = {C::Star, C::Blob};
+  c.sat_lo = 0.2, c.sat_hi = 0.7, c.cast_strength = 0.1;
+  c.background = BackgroundStyle::Blotchy;
+  c.noise_sigma = 10;
+  c.min_objects = 2, c.max_objects = 5;
+  c.jpeg = true, c.jpeg_quality = 80;
+  s.domains.push_back(c);
+
+  DomainSpec i = world;
+  i.name = "world_i";
+  i.class_names = {"background", "circle", "striped_circle", "square", "checker_square", "triangle",
+                   "ring",       "bar",    "blob",           "cross",  "star"};
+  i.class_concepts = {{C::Background}, {C::Circle}, {C::StripedCircle}, {C::Square}, {C::CheckerSquare}, {C::Triangle},
+                      {C::Ring},       {C::Bar},    {C::Blob},          {C::Cross},  {C::Star}};
+  i.unlabeled_concepts = {C::Ground};
+  i.min_objects = 1, i.max_objects = 1;
+  i.min_size = 0.22, i.max_size = 0.38;
+  i.train_factor = 8;
+  i.centre_spread = 0.4;
+  i.jpeg = true, i.jpeg_quality = 90;
+  s.domains.push_back(i);
   return s;
 }
 
@@ -222,6 +288,23 @@ void paint_background(Scene& s, Rgb& mean) {
   mean = lerp(c1, c2, 0.5);
 }
 
+// The ground ("stuff"): below a wavy horizon at 45..75% of the height, a grainy texture in a colour of
+// its own; labelled `cls`.
+void paint_ground(Scene& s, uint8_t cls) {
+  Rgb c = s.colour();
+  double level = s.g.uniform(0.45, 0.75) * s.h, amp = s.g.uniform(1.5, 4) * s.unit;
+  double period = s.g.uniform(20, 40) * s.unit, phase = s.g.uniform(0, 2 * M_PI);
+  ValueNoise grain(s.g, s.w, s.h, 2 * s.unit);
+  for (int y = 0; y < s.h; ++y)
+    for (int x = 0; x < s.w; ++x) {
+      if (y + 0.5 < level + amp * std::sin(2 * M_PI * (x + 0.5) / period + phase)) continue;
+      double gr = (grain.at(x, y) - 0.5) * 50;
+      size_t i = size_t(y) * size_t(s.w) + size_t(x);
+      s.pix[i] = {c.r + gr, c.g + gr, c.b + gr};
+      s.label[i] = cls;
+    }
+}
+
 // A shape in its own frame: centre (cx, cy), rotation, inside test on local coordinates (u, v).
 struct Shape {
   Concept kind = Concept::Circle;
@@ -266,7 +349,8 @@ struct Shape {
                           blob_a[2] * std::sin(5 * phi + blob_p[2]));
         return u * u + v * v < rho * rho;
       }
-      case Concept::Background: return false;
+      case Concept::Background:
+      case Concept::Ground: return false;
     }
     return false;
   }
@@ -296,8 +380,9 @@ Shape make_shape(Scene& s, Concept kind, const Rgb& bg_mean) {
   sh.kind = kind;
   const double size = std::min(s.w, s.h);
   sh.r = s.g.uniform(s.d.min_size, s.d.max_size) * size;
-  sh.cx = s.g.uniform(0, s.w);
-  sh.cy = s.g.uniform(0, s.h);
+  const double f = s.d.centre_spread;
+  sh.cx = s.g.uniform(s.w * (1 - f) / 2, s.w * (1 + f) / 2);
+  sh.cy = s.g.uniform(s.h * (1 - f) / 2, s.h * (1 + f) / 2);
   sh.angle = s.g.uniform(0, 2 * M_PI);
   sh.c1 = s.colour_away_from(bg_mean, 60);
   sh.c2 = s.colour_away_from(sh.c1, 70);
@@ -374,6 +459,12 @@ void check_domain(const DomainSpec& d) {
       MDP_CHECK(k != Concept::Background && seen.insert(k).second,
                 "generated: domain {}: concept {} is in two classes (or background in a class)", d.name, concept_name(k));
   }
+  for (Concept k : d.unlabeled_concepts)
+    MDP_CHECK(k != Concept::Background && seen.insert(k).second,
+              "generated: domain {}: unlabeled concept {} is also in a class (or listed twice)", d.name, concept_name(k));
+  MDP_CHECK(d.centre_spread > 0 && d.centre_spread <= 1, "generated: domain {}: centre_spread {} must be in (0, 1]", d.name,
+            d.centre_spread);
+  MDP_CHECK(d.train_factor >= 1, "generated: domain {}: train_factor {} must be at least 1", d.name, d.train_factor);
   MDP_CHECK(d.min_objects >= 0 && d.max_objects >= d.min_objects, "generated: domain {}: objects {}..{}", d.name,
             d.min_objects, d.max_objects);
   MDP_CHECK(d.min_size > 0 && d.max_size >= d.min_size, "generated: domain {}: sizes {}..{}", d.name, d.min_size,
@@ -390,6 +481,15 @@ std::string spec_text(const GeneratedSpec& spec, const DomainSpec& d) {
     for (size_t k = 0; k < d.class_concepts[c].size(); ++k)
       classes += fmt::format("{}{}", k ? "+" : "", concept_name(d.class_concepts[c][k]));
   }
+  std::string extra;  // what version 1 did not have, only where it is used (older files stay valid)
+  if (!d.unlabeled_concepts.empty()) {
+    extra += "unlabeled =";
+    for (Concept k : d.unlabeled_concepts) extra += std::string(" ") + concept_name(k);
+    extra += "\n";
+  }
+  if (d.train_factor != 1) extra += fmt::format("train_factor = {}\n", d.train_factor);
+  if (d.centre_spread != 1.0) extra += fmt::format("centre_spread = {}\n", d.centre_spread);
+  if (spec.test_images > 0) extra += fmt::format("test_images = {}\n", spec.test_images);
   return fmt::format(
       "generator = mdp data/generated.cpp version 1\nseed = {}\nwidth = {}\nheight = {}\ntrain_images = {}\n"
       "val_images = {}\ndomain = {}\nclasses = {}\nbackground = {}\nnoise_sigma = {}\nobjects = {}..{}\n"
@@ -397,7 +497,8 @@ std::string spec_text(const GeneratedSpec& spec, const DomainSpec& d) {
       "format = {}\n",
       spec.seed, spec.width, spec.height, spec.train_images, spec.val_images, d.name, classes, int(d.background),
       d.noise_sigma, d.min_objects, d.max_objects, d.min_size, d.max_size, d.hue_lo, d.hue_hi, d.sat_lo, d.sat_hi,
-      d.val_lo, d.val_hi, d.cast_strength, d.ignore_border, d.jpeg ? fmt::format("jpeg q{}", d.jpeg_quality) : "png");
+      d.val_lo, d.val_hi, d.cast_strength, d.ignore_border, d.jpeg ? fmt::format("jpeg q{}", d.jpeg_quality) : "png") +
+         extra;
 }
 
 void write_text(const fs::path& path, const std::string& text) {
@@ -420,9 +521,18 @@ RenderedScene render_scene(const GeneratedSpec& spec, const DomainSpec& d, const
   Rgb bg_mean;
   paint_background(s, bg_mean);
 
-  std::vector<std::pair<Concept, uint8_t>> drawable;  // every concept of every object class
+  std::vector<std::pair<Concept, uint8_t>> drawable;  // every object concept: of a class, or unlabeled (class 0)
+  int ground = -1;                                    // the ground's class, when the domain draws it
   for (size_t c = 1; c < d.class_concepts.size(); ++c)
-    for (Concept k : d.class_concepts[c]) drawable.emplace_back(k, uint8_t(c));
+    for (Concept k : d.class_concepts[c]) {
+      if (k == Concept::Ground) ground = int(c);
+      else drawable.emplace_back(k, uint8_t(c));
+    }
+  for (Concept k : d.unlabeled_concepts) {
+    if (k == Concept::Ground) ground = 0;
+    else drawable.emplace_back(k, uint8_t(0));
+  }
+  if (ground >= 0 && g.uniform(0, 1) < 0.6) paint_ground(s, uint8_t(ground));
   const int n = int(g.randint(d.min_objects, d.max_objects + 1));
   for (int o = 0; o < n; ++o) {
     auto [kind, cls] = drawable[size_t(g.randint(0, int64_t(drawable.size())))];
@@ -456,8 +566,8 @@ RenderedScene render_scene(const GeneratedSpec& spec, const DomainSpec& d, const
 
 void write_generated(const GeneratedSpec& spec, const std::string& root) {
   MDP_CHECK(!spec.domains.empty(), "generated: the spec has no domain");
-  MDP_CHECK(spec.train_images >= 0 && spec.val_images >= 0, "generated: negative image counts {} / {}",
-            spec.train_images, spec.val_images);
+  MDP_CHECK(spec.train_images >= 0 && spec.val_images >= 0 && spec.test_images >= 0,
+            "generated: negative image counts {} / {} / {}", spec.train_images, spec.val_images, spec.test_images);
   std::set<std::string> names;
   for (const auto& d : spec.domains) {
     check_domain(d);
@@ -473,7 +583,9 @@ void write_generated(const GeneratedSpec& spec, const std::string& root) {
     }
     fs::remove(dir / "spec.txt", ec);  // written last: a directory without it is incomplete
     const std::string image_suffix = d.jpeg ? ".jpg" : ".png";
-    for (const auto& [split, count] : {std::pair<std::string, int>{"train", spec.train_images}, {"val", spec.val_images}}) {
+    std::vector<std::pair<std::string, int>> splits = {{"train", spec.train_images * d.train_factor}, {"val", spec.val_images}};
+    if (spec.test_images > 0) splits.emplace_back("test", spec.test_images);
+    for (const auto& [split, count] : splits) {
       std::string list;
       for (int i = 0; i < count; ++i) {
         RenderedScene scene = render_scene(spec, d, split, i);

@@ -19,6 +19,8 @@
 //   Blob            a smooth irregular shape filled with dots
 //   Cross           a plus sign, flat colour
 //   Star            a five-pointed star, flat colour
+//   Ground          "stuff": the lower part of the scene below a wavy horizon, grainy, in its own colour
+//                   (drawn under the objects in about 60% of the scenes of a domain that has it)
 //
 // demo_domains() (what each domain contains; class 0 is always the background):
 //   shapes_a  pretraining 1. Saturated colours of any hue on smooth two-colour gradients with soft
@@ -33,6 +35,27 @@
 //             backgrounds, strong noise, JPEG (quality 75). Taxonomy overlapping shapes_a but coarser:
 //             background, shape (= shapes_a circle + square + striped_circle merged), triangle, ring,
 //             star (star exists only here).
+//
+// world_domains() (the benchmark of `mdp experiment paper-ablations`, modelled on the paper's setting):
+// one visual world (the same colour statistics, backgrounds, noise and concepts in every pretraining
+// domain), several taxonomies, as VOC and ADE20K are one world of photographs labelled differently.
+// Every scene may hold every concept; a domain's classes say which of them it names.
+//   world_a  VOC analogue: few, coarse object classes, much left to background (bar, blob, cross and the
+//            ground are drawn but labelled background); a 1-pixel ignore border; PNG. Classes: background,
+//            round (circle + striped_circle), box (square + checker_square), triangle, ring, star.
+//   world_b  ADE20K analogue: every concept its own class, stuff included, crowded scenes; JPEG q90.
+//            Classes: background, ground, circle, striped_circle, square, checker_square, triangle, ring,
+//            bar, blob, cross, star.
+//   world_c  the held-out downstream domain (the Cityscapes case): a real but moderate shift (blotchy
+//            backgrounds, weaker saturation, a colour cast, more noise, JPEG q80) and a taxonomy of its
+//            own: background, ground, round (circle + striped_circle + ring), angular (square +
+//            checker_square + bar), triangle, cross; star and blob are background there.
+//   world_i  ImageNet analogue: object-centric scenes (one large object) of the same world, 8 times as
+//            many training images as the others, objects near the centre, meant for image-level labels (the class of its object;
+//            pretrain.method classification reads nothing else of the label map). Classes: background
+//            and the ten object concepts.
+// Learnability of each domain (a model trained to convergence on it) is measured in
+// docs/paper-ablations.md.
 //
 // Measured difficulty (64x64, 400 training images per domain, a 6-layer 32-channel dilated CNN trained
 // from scratch with AdamW 3e-3, batches of 16, flips only, 2 CPU cores): shapes_a reaches 0.53 val mIoU
@@ -51,7 +74,7 @@
 
 namespace mdp::data {
 
-enum class Concept { Background, Circle, Square, Triangle, Ring, StripedCircle, CheckerSquare, Bar, Blob, Cross, Star };
+enum class Concept { Background, Circle, Square, Triangle, Ring, StripedCircle, CheckerSquare, Bar, Blob, Cross, Star, Ground };
 const char* concept_name(Concept c);  // "circle", "striped_circle", ...
 
 enum class BackgroundStyle {
@@ -64,6 +87,9 @@ struct DomainSpec {
   std::string name;                             // directory and dataset name, e.g. "shapes_a"
   std::vector<std::string> class_names;         // class 0 must be the background
   std::vector<std::vector<Concept>> class_concepts;  // per class, the concepts it covers (class 0: Background)
+  std::vector<Concept> unlabeled_concepts;      // drawn as well, but labelled background (class 0)
+  int train_factor = 1;                         // this domain has train_factor * train_images training images
+  double centre_spread = 1.0;                   // object centres fall in the middle centre_spread of each axis
   // Colours in HSV: hue range in degrees (may wrap past 360), saturation and value ranges in 0..1.
   double hue_lo = 0, hue_hi = 360, sat_lo = 0.5, sat_hi = 1.0, val_lo = 0.5, val_hi = 1.0;
   double cast_strength = 0;                     // a random per-image colour cast (0..1)
@@ -80,12 +106,17 @@ struct GeneratedSpec {
   uint64_t seed = 0;
   int width = 64, height = 64;                  // of every image; textures and shapes scale with it
   int train_images = 200, val_images = 50;      // per domain
+  int test_images = 0;                          // a "test" split as well when > 0 (held out from tuning)
   std::vector<DomainSpec> domains;
 };
 
 // The three domains described above, with the given seed, size and counts.
 GeneratedSpec demo_domains(uint64_t seed = 0, int width = 64, int height = 64, int train_images = 200,
                            int val_images = 50);
+
+// The four domains of the paper-ablations benchmark described above.
+GeneratedSpec world_domains(uint64_t seed = 0, int width = 64, int height = 64, int train_images = 240, int val_images = 60,
+                            int test_images = 100);
 
 // One rendered scene of a domain: an RGB image and its class ids (H * W, ignore 255). Pure function of
 // (seed, domain name, split, index).
