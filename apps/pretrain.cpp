@@ -6,7 +6,9 @@
 //   supervised      DeepLabV3 with one classifier over the concatenated classes, cross-entropy;
 //   multi-head      the same network, each sample's softmax restricted to its own dataset's classes (the
 //                   final 1x1 conv is then one classifier per dataset on a shared backbone and head);
-//   pixel-contrast  backbone + projection head with pixel-to-pixel supervised contrast inside each image.
+//   pixel-contrast  backbone + projection head with pixel-to-pixel supervised contrast inside each image;
+//   classification  the ImageNet analogue: the backbone with global pooling and one linear classifier,
+//                   cross-entropy on image-level labels (mdp/image_label.h), no mixing.
 // pretrain.sequential trains on one dataset after another (data.datasets order, shares of the iterations
 // in proportion to data.weights, by default the sizes; the learning-rate schedule restarts for each). Checkpoints hold the trained networks (and
 // the bank), plus backbone.safetensors: the backbone alone in torchvision naming, which `mdp train`
@@ -29,6 +31,7 @@
 #include "autograd/autocast.h"
 #include "data/label_space.h"
 #include "data/loader.h"
+#include "mdp/image_label.h"
 #include "mdp/mdp_net.h"
 #include "mdp/mixing.h"
 #include "mdp/multi_head.h"
@@ -36,6 +39,7 @@
 #include "mdp/pixel_contrast.h"
 #include "mdp/prototype_bank.h"
 #include "mdp/pseudo_label.h"
+#include "mdp/run_scaling.h"
 #include "nn/checkpoint.h"
 #include "nn/lr_schedule.h"
 #include "nn/optimizer.h"
@@ -62,7 +66,7 @@ std::vector<Key> pretrain_schema() {
       {"data.weights", Type::FloatList, "[]", "sampling weight of each dataset (empty: in proportion to size)"},
       {"data.unlabeled", Type::IntList, "[]", "indices into data.datasets read without labels (MDP: pseudo-labels)"},
       {"data.label_mapping", Type::String, "", "label unification: a file merging classes across datasets"},
-      {"pretrain.method", Type::String, "mdp", "mdp | supervised | multi-head | pixel-contrast"},
+      {"pretrain.method", Type::String, "mdp", "mdp | supervised | multi-head | pixel-contrast | classification"},
       {"pretrain.sequential", Type::Bool, "false", "one dataset after another (iterations shared by data.weights)"},
       {"model.depth", Type::Int, "50", "ResNet depth: 18, 34, 50, 101"},
       {"model.width", Type::Float, "1.0", "ResNet width multiplier"},
@@ -79,6 +83,7 @@ std::vector<Key> pretrain_schema() {
       {"mdp.queue_length", Type::Int, "4096", "per-class queue length N"},
       {"mdp.ema_momentum", Type::Float, "0.99", "prototype EMA momentum (bank ema)"},
       {"mdp.key_momentum", Type::Float, "0.999", "momentum encoder m"},
+      {"mdp.scale_to_run", Type::Bool, "false", "key momentum and queue length from the run's length (mdp/run_scaling.h)"},
       {"mdp.region_mix", Type::Float, "0.25", "probability of region-level (CutMix) mixing per sample"},
       {"mdp.pixel_mix", Type::Float, "0.25", "probability of pixel-level (ClassMix) mixing per sample"},
       {"mdp.blend", Type::Bool, "false", "pixel mixing as blended intermediate classes (soft targets)"},
@@ -89,6 +94,7 @@ std::vector<Key> pretrain_schema() {
       {"pixel_contrast.max_samples", Type::Int, "1024", "pixel-contrast: anchors per batch"},
       {"train.batch", Type::Int, "16", "images per iteration"},
       {"train.iters", Type::Int, "10000", "iterations"},
+      {"train.optimizer", Type::String, "sgd", "sgd | adamw"},
       {"train.lr", Type::Float, "0.01", "base learning rate"},
       {"train.momentum", Type::Float, "0.9", "SGD momentum"},
       {"train.weight_decay", Type::Float, "0.0005", "weight decay"},
@@ -140,12 +146,17 @@ void write_similarity_plot(const std::string& path, const PrototypeBank& bank, c
 }
 // What a pretraining method trains. MDP and pixel-to-pixel contrast: an embedding network (backbone and
 // projection head; MDP also its momentum copy `key`); supervised and multi-head: a DeepLabV3 over the
-// concatenated classes.
+// concatenated classes; classification: a ResNet with its pooled linear classifier.
 struct Nets {
   std::unique_ptr<MDPNet> query, key;
   std::unique_ptr<nn::DeepLabV3> seg;
-  nn::Module& trained() { return query ? static_cast<nn::Module&>(*query) : *seg; }
-  nn::ResNet& backbone() { return query ? query->backbone() : seg->backbone(); }
+  std::unique_ptr<nn::ResNet> classifier;
+  nn::Module& trained() {
+    if (query) return *query;
+    if (seg) return *seg;
+    return *classifier;
+  }
+  nn::ResNet& backbone() { return query ? query->backbone() : seg ? seg->backbone() : *classifier; }
 };
 
 // A dataset read without its labels (data.unlabeled): MDP gives its pixels pseudo-labels.
@@ -251,8 +262,9 @@ int pretrain_main(int argc, char** argv) {
   const bool resume = run.resume;
   const nn::TrainingState& resumed = run.resumed;
   const std::string method = c.s("pretrain.method");
-  MDP_CHECK(method == "mdp" || method == "supervised" || method == "multi-head" || method == "pixel-contrast",
-            "config: pretrain.method '{}' is not mdp, supervised, multi-head or pixel-contrast", method);
+  MDP_CHECK(method == "mdp" || method == "supervised" || method == "multi-head" || method == "pixel-contrast" ||
+                method == "classification",
+            "config: pretrain.method '{}' is not mdp, supervised, multi-head, pixel-contrast or classification", method);
   const bool is_mdp = method == "mdp", embeds = is_mdp || method == "pixel-contrast";
   MDP_CHECK(c.s("train.precision") == "fp32" || c.s("train.precision") == "bf16", "config: train.precision '{}' is not fp32 or bf16",
             c.s("train.precision"));
@@ -321,13 +333,35 @@ int pretrain_main(int argc, char** argv) {
   MDP_CHECK(method != "multi-head" || (mix.region_prob == 0 && mix.pixel_prob == 0),
             "config: pretrain.method multi-head classifies each image with its own dataset's head, so it cannot mix images "
             "across datasets: set mdp.region_mix=0 and mdp.pixel_mix=0");
+  MDP_CHECK(method != "classification" || (mix.region_prob == 0 && mix.pixel_prob == 0),
+            "config: pretrain.method classification learns one label per image, which mixing would blur: set "
+            "mdp.region_mix=0 and mdp.pixel_mix=0");
+  std::vector<bool> background_class(size_t(C), false);  // classification: each dataset's class 0 names no object
+  for (int d = 0; d < ls->num_datasets(); ++d)
+    if (ls->labeled(d)) background_class[size_t(ls->global_id(d, 0))] = true;
+  // The key encoder's momentum and the queue: the config's, or scaled to the run's length.
+  double key_momentum = c.f("mdp.key_momentum");
+  int64_t queue_length = c.i("mdp.queue_length");
+  if (c.b("mdp.scale_to_run")) {
+    RunTimeConstants tc = scaled_to_run(iters, c.i("train.batch"));
+    key_momentum = tc.key_momentum;
+    queue_length = tc.queue_length;
+  }
 
   // The networks.
   nn::ResNetConfig bc{int(c.i("model.depth")), {false, true, true}, c.b("model.deep_stem"), c.f("model.width"), 1000, false};
   MDPNetConfig mc{bc, c.i("mdp.dim")};
   Nets nets;
-  if (embeds) nets.query = std::make_unique<MDPNet>(mc);
-  else nets.seg = std::make_unique<nn::DeepLabV3>(nn::DeepLabV3Config{nn::SegLayout::MMSeg, bc, int(C), false, c.i("model.channels")});
+  if (embeds) {
+    nets.query = std::make_unique<MDPNet>(mc);
+  } else if (method == "classification") {
+    nn::ResNetConfig cc = bc;
+    cc.include_top = true;
+    cc.num_classes = int(C);
+    nets.classifier = std::make_unique<nn::ResNet>(cc);
+  } else {
+    nets.seg = std::make_unique<nn::DeepLabV3>(nn::DeepLabV3Config{nn::SegLayout::MMSeg, bc, int(C), false, c.i("model.channels")});
+  }
   if (!c.s("model.pretrained").empty() && !resume) load_pretrained_backbone(nets.trained(), c.s("model.pretrained"));
   if (is_mdp) {
     nets.key = std::make_unique<MDPNet>(mc);
@@ -340,11 +374,16 @@ int pretrain_main(int argc, char** argv) {
   net.to(dev);
   net.train();
   // A fresh optimizer (no momentum yet): at the start, and for each sequential stage, as separate runs.
-  auto make_optimizer = [&] {
+  MDP_CHECK(c.s("train.optimizer") == "sgd" || c.s("train.optimizer") == "adamw", "config: train.optimizer '{}' is not sgd or adamw",
+            c.s("train.optimizer"));
+  auto make_optimizer = [&]() -> std::unique_ptr<nn::Optimizer> {
+    if (c.s("train.optimizer") == "adamw")
+      return std::make_unique<nn::AdamW>(nn::make_param_groups(net),
+                                         nn::AdamWOptions{c.f("train.lr"), 0.9, 0.999, 1e-8, c.f("train.weight_decay")});
     return std::make_unique<nn::SGD>(nn::make_param_groups(net),
                                      nn::SGDOptions{c.f("train.lr"), c.f("train.momentum"), 0, c.f("train.weight_decay"), false});
   };
-  std::unique_ptr<nn::SGD> opt = make_optimizer();
+  std::unique_ptr<nn::Optimizer> opt = make_optimizer();
   auto schedule_for = [&](const Stage& st) {
     nn::LrScheduleConfig sc;
     sc.base_lr = c.f("train.lr");
@@ -354,7 +393,7 @@ int pretrain_main(int argc, char** argv) {
     sc.warmup_iters = c.i("train.warmup_iters");
     return nn::LrSchedule(sc);
   };
-  PrototypeBank bank({C, c.i("mdp.dim"), c.s("mdp.bank"), c.i("mdp.queue_length"), c.f("mdp.ema_momentum")}, dev);
+  PrototypeBank bank({C, c.i("mdp.dim"), c.s("mdp.bank"), queue_length, c.f("mdp.ema_momentum")}, dev);
   ProtoLossOptions lo;
   lo.tau = c.f("mdp.tau");
   std::string scm = c.s("mdp.sparse_coding");
@@ -428,7 +467,8 @@ int pretrain_main(int argc, char** argv) {
   std::printf("mdp pretrain (%s%s): %d datasets, %ld classes (ignore %d), %ld images; ResNet-%ld width %.2f at stride 8%s\n",
               method.c_str(), sequential ? ", sequential" : "", ls->num_datasets(), long(C), ls->ignore_index(), long(ls->size()),
               long(c.i("model.depth")), c.f("model.width"),
-              embeds ? fmt::format(", D = {}", c.i("mdp.dim")).c_str() : ", DeepLabV3 head");
+              embeds ? fmt::format(", D = {}", c.i("mdp.dim")).c_str()
+                     : nets.classifier ? ", pooled linear classifier (image-level labels)" : ", DeepLabV3 head");
   for (int d = 0; d < ls->num_datasets(); ++d) {
     if (unlabeled[size_t(d)])
       std::printf("  %-14s unlabeled   %6ld images  weight %.3g (pseudo-labels from the prototypes)\n", ls->prefix(d).c_str(),
@@ -439,6 +479,9 @@ int pretrain_main(int argc, char** argv) {
   }
   std::printf("cross-dataset mixing: region %.2f, pixel %.2f%s per sample\n", mix.region_prob, mix.pixel_prob,
               mix.blend ? " (blended, soft targets)" : "");
+  if (is_mdp)
+    std::printf("key encoder momentum %.4g, prototype queue %ld per class%s\n", key_momentum, long(queue_length),
+                c.b("mdp.scale_to_run") ? " (scaled to the run's length, mdp/run_scaling.h)" : "");
   std::printf("memory: parameters %.1f MiB%s, gradients %.1f MiB, momentum %.1f MiB\n", double(summary.param_bytes) / (1 << 20),
               is_mdp ? " (+ the same again for the key network)" : "", double(summary.grad_bytes) / (1 << 20),
               double(summary.grad_bytes) / (1 << 20));
@@ -523,6 +566,12 @@ int pretrain_main(int argc, char** argv) {
         detail = fmt::format("contrast {:.3f} anchors {}", main_value, r.anchors);
         json = fmt::format("\"contrast\": {:.6f}, \"anchors\": {}", main_value, r.anchors);
       }
+    } else if (nets.classifier) {
+      Tensor logits = mdp::to(forward(*nets.classifier, x), DType::Float32);  // (N, C)
+      Tensor y = ops::to(image_labels(m.labels, background_class, ls->ignore_index()), dev);  // (N)
+      loss = cross_entropy(logits, y, Tensor(), ls->ignore_index());
+      main_value = loss.item();
+      json = fmt::format("\"ce\": {:.6f}", main_value);
     } else {
       Tensor logits = forward(*nets.seg, x);  // (N, C, H, W)
       Tensor y = ops::to(m.labels, dev);
@@ -537,7 +586,7 @@ int pretrain_main(int argc, char** argv) {
     opt->step();
     if (is_mdp) {
       NoGradGuard ng;
-      momentum_update(*nets.key, *nets.query, c.f("mdp.key_momentum"));
+      momentum_update(*nets.key, *nets.query, key_momentum);
       bank.update(forward(*nets.key, x), y8);
     }
     double lv = loss.item();
@@ -550,7 +599,9 @@ int pretrain_main(int argc, char** argv) {
     std::string line = fmt::format("{{\"iter\": {}, \"loss\": {:.9g}, \"lr\": {:.6e}, {}", it, lv, lr, json);
     if (is_mdp) {
       auto [within, across] = prototype_cosines(bank, *ls);
-      line += fmt::format(", \"filled\": {}, \"cos_within\": {:.4f}, \"cos_across\": {:.4f}", bank.num_filled(), within, across);
+      auto number = [](double v) { return std::isfinite(v) ? fmt::format("{:.4f}", v) : std::string("null"); };  // JSON has no NaN
+      line += fmt::format(", \"filled\": {}, \"cos_within\": {}, \"cos_across\": {}", bank.num_filled(), number(within),
+                          number(across));
     }
     append_line(log, line + "}");
     AfterIteration next = after_iteration(run, start, it, iters, ckpt_every);
