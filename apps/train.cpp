@@ -43,6 +43,7 @@ std::vector<Key> train_schema() {
       {"train.warmup_iters", Type::Int, "0", "linear warmup iterations"},
       {"train.warmup_ratio", Type::Float, "0.1", "warmup starting fraction"},
       {"train.head_lr_mult", Type::Float, "1.0", "learning-rate multiplier of the heads"},
+      {"train.freeze_backbone", Type::Bool, "false", "backbone frozen: no gradients, batch norm in eval mode (linear probe)"},
       {"train.no_decay_norm_bias", Type::Bool, "false", "no weight decay for norms and biases"},
       {"train.grad_clip", Type::Float, "0", "clip gradients to this global norm (0: off)"},
       {"train.accumulate", Type::Int, "1", "micro-batches per optimizer step"},
@@ -111,8 +112,11 @@ int train_main(int argc, char** argv) {
   if (!c.s("model.pretrained").empty() && !resume) load_pretrained_backbone(model, c.s("model.pretrained"));
   model.to(dev);
   model.train();
+  const bool frozen = c.b("train.freeze_backbone");
+  if (frozen) model.backbone().set_frozen(true);  // the optimizer leaves it out; eval mode is set every iteration
 
-  nn::ParamGroupRules rules{c.b("train.no_decay_norm_bias"), {"decode_head.", "classifier.", "auxiliary_head.", "aux_classifier."},
+  nn::ParamGroupRules rules{c.b("train.no_decay_norm_bias"),
+                            {"decode_head.", "classifier.", "auxiliary_head.", "aux_classifier.", "linear_head."},
                             c.f("train.head_lr_mult")};
   std::unique_ptr<nn::Optimizer> opt;
   if (c.s("train.optimizer") == "sgd")
@@ -172,6 +176,7 @@ int train_main(int argc, char** argv) {
     double lr = schedule.at(it - 1);
     opt->set_lr(lr);
     opt->zero_grad();
+    if (frozen) model.backbone().eval();  // (again after each evaluation, which restores train mode)
     double loss_sum = 0;
     int64_t images = 0;
     Allocator& alloc = allocator_for(dev);

@@ -121,6 +121,12 @@ DeepLabV3::DeepLabV3(const DeepLabV3Config& cfg) : cfg_(cfg) {
   bc.include_top = false;
   backbone_ = register_module("backbone", std::make_shared<ResNet>(bc));
   int64_t in = backbone_->layer_channels(4), mid = backbone_->layer_channels(3);
+  if (cfg.layout == SegLayout::Linear) {
+    MDP_CHECK(!cfg.aux_head, "DeepLabV3: a linear probe has no auxiliary head");
+    head_ = register_module("linear_head", std::make_shared<Sequential>(std::vector<ModulePtr>{
+        std::make_shared<BatchNorm2d>(in), std::make_shared<Conv2d>(in, cfg.num_classes, 1)}));
+    return;
+  }
   bool tv = cfg.layout == SegLayout::Torchvision;
   int64_t ch = cfg.channels > 0 ? cfg.channels : (tv ? 256 : 512);
   if (tv) {

@@ -4,13 +4,17 @@
 //    1x1 classifier), optional aux_classifier.* (FCNHead on layer3);
 //  - MMSeg: MMSegmentation's ASPPHead — backbone.*, decode_head.* (512 channels, dilations 1/12/24/36,
 //    image pooling, 3x3 bottleneck, Dropout2d(0.1), conv_seg), optional auxiliary_head.* (FCNHead).
+//  - Linear: a linear probe, backbone.* and linear_head.* (BatchNorm2d on the layer4 features, then a
+//    1x1 classifier; affine, so linear at inference, the BN putting every backbone's features on one
+//    scale as MAE's linear probe does). With a frozen backbone it measures how linearly separable the
+//    features are, independently of fine-tuning dynamics.
 // Logits are resized bilinearly (align_corners = false) to the input size.
 #pragma once
 #include "nn/resnet.h"
 
 namespace mdp::nn {
 
-enum class SegLayout { Torchvision, MMSeg };
+enum class SegLayout { Torchvision, MMSeg, Linear };
 
 struct DeepLabV3Config {
   SegLayout layout = SegLayout::Torchvision;
