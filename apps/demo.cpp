@@ -48,7 +48,7 @@ int demo_main(int argc, char** argv) {
   ArmOutcome scratch = run_arm({"scratch", "from scratch", false, {}}, configs, 0, (fs::path(work) / "scratch").string(), sc.threads);
 
   // Predictions of the MDP model for a few validation images.
-  std::string weights = (fs::path(mdp.finetune_dir) / ("iter_" + std::to_string(sc.finetune_iters) + ".safetensors")).string();
+  std::string weights = (fs::path(mdp.finetune_dir.at("shapes_c")) / ("iter_" + std::to_string(sc.finetune_iters) + ".safetensors")).string();
   std::string images = (fs::path(work) / "data" / "shapes_c" / "images").string();
   std::string sample_dir = (fs::path(work) / "predict_input").string();
   fs::create_directories(sample_dir);
@@ -67,22 +67,23 @@ int demo_main(int argc, char** argv) {
   if (rc != 0) return rc;
   write_bar_chart((fs::path(work) / "comparison.svg").string(),
                   fmt::format("shapes_c mIoU (%) after {} fine-tuning iterations", sc.finetune_iters), {"from scratch", "from MDP"},
-                  {scratch.miou, mdp.miou}, {0, 0}, {std::nan(""), std::nan("")}, "");
+                  {scratch.miou.at("shapes_c"), mdp.miou.at("shapes_c")}, {0, 0}, {std::nan(""), std::nan("")}, "");
   std::printf("\n== mdp demo: shapes_c validation mIoU after %ld fine-tuning iterations:\n"
               "  from scratch   %6.2f\n"
               "  from MDP       %6.2f   (%+.2f; MDP pretraining: %ld iterations on shapes_a + shapes_b)\n\n"
               "Everything is in %s:\n"
               "  mdp/pretrain/         MDP run: log.jsonl, curves.svg, prototypes.svg (class prototypes of both domains,\n"
               "                        grouped by domain: which classes MDP found close), backbone.safetensors\n"
-              "  mdp/finetune/         fine-tuning from that backbone: log.jsonl, curves.svg, eval.json, weights\n"
-              "  scratch/finetune/     the same from scratch\n"
+              "  mdp/finetune_shapes_c/      fine-tuning from that backbone: log.jsonl, curves.svg, eval.json, weights\n"
+              "  scratch/finetune_shapes_c/  the same from scratch\n"
               "  */*_config.yaml       the configs (mdp pretrain|train --config FILE --work-dir DIR)\n"
               "  comparison.svg        the two mIoUs\n"
               "  predictions/          label PNGs (palette) and *_overlay.png of the MDP model\n"
               "  data/                 the generated three-domain dataset\n"
               "next: mdp experiment paper-ablations   (the paper's baselines and ablations on these domains, about an hour;\n"
               "      --quick for a first look)\n",
-              long(sc.finetune_iters), scratch.miou, mdp.miou, mdp.miou - scratch.miou, long(sc.pretrain_iters), work.c_str());
+              long(sc.finetune_iters), scratch.miou.at("shapes_c"), mdp.miou.at("shapes_c"),
+              mdp.miou.at("shapes_c") - scratch.miou.at("shapes_c"), long(sc.pretrain_iters), work.c_str());
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 #include <regex>
 
+#include "tensor/safetensors.h"
 #include "tests/apps/cli_util.h"
 
 using namespace mdp::test;
@@ -55,13 +56,61 @@ BOOST_AUTO_TEST_CASE(baseline_errors) {
   BOOST_TEST(contains(mix.out, "set mdp.region_mix=0 and mdp.pixel_mix=0"), mix.out);
   Run typo = sh("{mdp} pretrain" + tiny_pretrain(root, root + "/w") + " --set pretrain.method=multihead");
   BOOST_TEST(typo.rc != 0);
-  BOOST_TEST(contains(typo.out, "pretrain.method 'multihead' is not mdp, supervised, multi-head or pixel-contrast"), typo.out);
+  BOOST_TEST(contains(typo.out, "pretrain.method 'multihead' is not mdp, supervised, multi-head, pixel-contrast or classification"), typo.out);
   Run unl = sh("{mdp} pretrain" + tiny_pretrain(root, root + "/w") + " --set pretrain.method=supervised --set data.unlabeled='[1]'");
   BOOST_TEST(unl.rc != 0);
   BOOST_TEST(contains(unl.out, "unlabeled datasets need pretrain.method mdp"), unl.out);
   Run idx = sh("{mdp} pretrain" + tiny_pretrain(root, root + "/w") + " --set data.unlabeled='[2]'");
   BOOST_TEST(idx.rc != 0);
   BOOST_TEST(contains(idx.out, "data.unlabeled names dataset 2"), idx.out);
+  fs::remove_all(root);
+}
+
+BOOST_AUTO_TEST_CASE(classification_pretrains_on_image_labels) {
+  // The ImageNet analogue: one label per crop (its majority object class), a pooled linear classifier.
+  std::string root = scratch("classification"), w = root + "/w";
+  Run mix = sh("{mdp} pretrain" + tiny_pretrain(root, w) + " --set pretrain.method=classification");
+  BOOST_TEST(mix.rc != 0);
+  BOOST_TEST(contains(mix.out, "learns one label per image"), mix.out);
+  Run r = sh("{mdp} pretrain" + tiny_pretrain(root, w) + " --set pretrain.method=classification --set mdp.region_mix=0"
+             " --set mdp.pixel_mix=0 --set data.datasets='[generated:world_i]' --set train.iters=3");
+  BOOST_TEST_REQUIRE(r.rc == 0, r.out);
+  BOOST_TEST(contains(r.out, "mdp pretrain (classification)"), r.out);
+  std::string log = read_file(w + "/log.jsonl");
+  BOOST_TEST(contains(log, "\"ce\""), log);
+  BOOST_TEST(!contains(log, "\"filled\""), log);
+  BOOST_TEST(fs::exists(w + "/backbone.safetensors"));
+  Run ft = sh("{mdp} train" + tiny_train_args(root + "/ft", root + "/data") +
+              " --set train.iters=1 --set model.pretrained=" + w + "/backbone.safetensors");
+  BOOST_TEST(ft.rc == 0, ft.out);
+  BOOST_TEST(contains(ft.out, "loaded 120 backbone tensors"), ft.out);
+  fs::remove_all(root);
+}
+
+BOOST_AUTO_TEST_CASE(linear_probe_leaves_the_backbone_unchanged) {
+  // model.name linear-probe with train.freeze_backbone: only the BN + 1x1 head learns; the backbone's
+  // weights and batch-norm statistics are those it was loaded with.
+  std::string root = scratch("probe"), w = root + "/w";
+  Run pre = sh("{mdp} pretrain" + tiny_pretrain(root, w) + " --set mdp.region_mix=0 --set mdp.pixel_mix=0");
+  BOOST_TEST_REQUIRE(pre.rc == 0, pre.out);
+  std::string q = root + "/probe";
+  Run r = sh("{mdp} train" + tiny_train_args(q, root + "/data") + " --set model.name=linear-probe --set train.freeze_backbone=true"
+             " --set train.iters=3 --set train.checkpoint_interval=3 --set model.pretrained=" + w + "/backbone.safetensors");
+  BOOST_TEST_REQUIRE(r.rc == 0, r.out);
+  // Every backbone tensor of the probe's checkpoint is byte-identical to the pretrained one.
+  mdp::safetensors::File pretrained = mdp::safetensors::read(w + "/backbone.safetensors");
+  mdp::safetensors::File probe = mdp::safetensors::read(q + "/iter_3.safetensors");
+  int64_t compared = 0, heads = 0;
+  for (auto& [name, e] : probe.tensors) {
+    if (name.rfind("linear_head.", 0) == 0) ++heads;
+    if (name.rfind("backbone.", 0) != 0) continue;
+    auto it = pretrained.tensors.find(name.substr(9));
+    BOOST_TEST_REQUIRE((it != pretrained.tensors.end()), name);
+    BOOST_TEST((it->second.bytes == e.bytes), name);
+    ++compared;
+  }
+  BOOST_TEST(compared >= 100);  // weights and batch-norm statistics
+  BOOST_TEST(heads > 0);
   fs::remove_all(root);
 }
 
@@ -116,22 +165,41 @@ BOOST_AUTO_TEST_CASE(label_unification_from_a_mapping_file) {
 }
 
 BOOST_AUTO_TEST_CASE(paper_ablations_quick) {
+  // Two seeds from seed 3: every arm on the same seeds, three downstream domains, fine-tune and probe,
+  // and each claim as a paired difference with an interval.
   std::string w = scratch("ablations");
-  Run r = sh("{mdp} experiment paper-ablations --quick --work-dir " + w);
+  Run r = sh("{mdp} experiment paper-ablations --quick --seeds 2 --first-seed 3 --work-dir " + w);
   BOOST_TEST_REQUIRE(r.rc == 0, r.out);
-  for (const char* arm : {"from scratch", "supervised, concatenated labels", "multi-head co-training", "pixel-to-pixel contrast",
-                          "sequential MDP", "MDP on one domain", "MDP without mixing", "MDP without sparse coding",
-                          "MDP, sparse coding setting 1", "MDP (full)"})
+  for (const char* arm : {"from scratch", "classification on the ImageNet analogue", "supervised, concatenated labels",
+                          "multi-head co-training", "pixel-to-pixel contrast", "sequential MDP", "MDP on one domain",
+                          "MDP without mixing", "MDP without sparse coding", "MDP, sparse coding setting 1", "MDP (full)",
+                          "MDP with rough label unification", "MDP with unlabeled images"})
     BOOST_TEST(contains(r.out, arm), arm);
-  BOOST_TEST(contains(r.out, "mdp vs mdp-no-mixing"));
+  BOOST_TEST(contains(r.out, "mdp vs mdp-no-mixing:"));
+  for (const char* d : {"world_a", "world_b", "world_c"}) {
+    BOOST_TEST(fs::exists(w + "/mdp/seed_3/finetune_" + d + "/test.json"), d);
+    BOOST_TEST(fs::exists(w + "/scratch/seed_4/probe_" + d + "/test.json"), d);
+    BOOST_TEST(contains(read_file(w + "/ablations_" + d + ".svg"), "<svg"), d);
+  }
+  BOOST_TEST(!fs::exists(w + "/mdp/seed_0"));
+  BOOST_TEST(!fs::exists(w + "/mdp/seed_5"));
   std::string json = read_file(w + "/results.json");
   BOOST_TEST(contains(json, "\"arm\": \"mdp-setting1\""), json);
-  BOOST_TEST(contains(read_file(w + "/results.md"), "| MDP (full) | A+B |"));
-  BOOST_TEST(contains(read_file(w + "/ablations.svg"), "<svg"));
+  BOOST_TEST(contains(json, "\"measure\": \"probe\", \"better\": \"mdp\", \"worse\": \"scratch\", \"domain\": \"world_c\", \"n\": 2"),
+             json);
+  BOOST_TEST(!contains(json, "nan"), json);
+  std::string md = read_file(w + "/results.md");
+  BOOST_TEST(contains(md, "| MDP (full) | A+B |"), md);
+  BOOST_TEST(contains(md, "probe world_c"), md);
+  BOOST_TEST(contains(md, "cosine within datasets"), md);
+  // every verdict is one of the defined words, and with two seeds an interval is printed
+  BOOST_TEST((contains(md, "**inconclusive**") || contains(md, "**reproduced**") || contains(md, "**reversed**")), md);
+  BOOST_TEST(contains(md, "] **"), md);
   // A second run finds every step done and only rebuilds the table.
-  Run again = sh("{mdp} experiment paper-ablations --quick --work-dir " + w);
+  Run again = sh("{mdp} experiment paper-ablations --quick --seeds 2 --first-seed 3 --work-dir " + w);
   BOOST_TEST(again.rc == 0, again.out);
   BOOST_TEST(!contains(again.out, "mdp train:"), again.out);
+  BOOST_TEST(!contains(again.out, "results written to"), again.out);  // no evaluation either
   Run bad = sh("{mdp} experiment paper-ablations --quick --arms mdp,nope --work-dir " + w);
   BOOST_TEST(bad.rc != 0);
   BOOST_TEST(contains(bad.out, "'nope', which is not an arm"), bad.out);
