@@ -27,9 +27,36 @@ std::string esc(const std::string& s) {
   return r;
 }
 
+}  // namespace
+
+std::vector<double> nice_ticks(double lo, double hi, int target) {
+  MDP_CHECK(std::isfinite(lo) && std::isfinite(hi) && hi >= lo && target >= 2, "plot: ticks for [{}, {}]", lo, hi);
+  if (hi == lo) return {lo};
+  double raw = (hi - lo) / target, mag = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = mag * (raw / mag < 1.5 ? 1 : raw / mag < 3 ? 2 : raw / mag < 7 ? 5 : 10);
+  std::vector<double> t;
+  for (double v = std::floor(lo / step + 1e-9) * step; v < hi + step * (1 - 1e-9); v += step)
+    t.push_back(std::fabs(v) < step * 1e-9 ? 0.0 : v);
+  return t;
+}
+
+std::string tick_label(double v, const std::vector<double>& ticks) {
+  double step = ticks.size() > 1 ? ticks[1] - ticks[0] : std::fabs(v);
+  int decimals = step >= 1 || step == 0 ? 0 : int(std::ceil(-std::log10(step) - 1e-9));
+  if (std::fabs(v) >= 1e6 || (std::fabs(v) < 1e-4 && v != 0)) return fmt::format("{:.2g}", v);
+  return fmt::format("{:.{}f}", v, decimals);
+}
+
+namespace {
+
+// Width in pixels of `text` at `font_size` (sans-serif, a generous average of 0.6 em per character).
+double text_width(const std::string& text, double font_size) { return 0.6 * font_size * double(text.size()); }
+
 std::string panel_svg(const Panel& p, double ox, double oy, double w, double h) {
   std::string s = fmt::format("<g><rect x='{}' y='{}' width='{}' height='{}' fill='white' stroke='#ccc'/>\n", ox, oy, w, h);
-  s += fmt::format("<text x='{}' y='{}' font-size='14' text-anchor='middle'>{}</text>\n", ox + w / 2, oy + 18, esc(p.title));
+  double title_size = std::min(14.0, (w - 10) / std::max(1.0, text_width(p.title, 1.0)));
+  s += fmt::format("<text x='{}' y='{}' font-size='{:.1f}' text-anchor='middle'>{}</text>\n", ox + w / 2, oy + 18, title_size,
+                   esc(p.title));
   double l = ox + 55, r = ox + w - 15, t = oy + 30, b = oy + h - 40;
   double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
   for (const Series& se : p.series)
@@ -42,21 +69,21 @@ std::string panel_svg(const Panel& p, double ox, double oy, double w, double h) 
     }
   if (!std::isfinite(xmin)) return s + fmt::format("<text x='{}' y='{}' text-anchor='middle' fill='#888'>no data</text></g>\n",
                                                    ox + w / 2, oy + h / 2);
-  if (xmax == xmin) xmax = xmin + 1;
-  if (ymax == ymin) { ymax += 0.5; ymin -= 0.5; }
-  double pad = (ymax - ymin) * 0.05;
-  ymin -= pad;
-  ymax += pad;
-  auto X = [&](double v) { return l + (v - xmin) / (xmax - xmin) * (r - l); };
-  auto Y = [&](double v) { return b - (v - ymin) / (ymax - ymin) * (b - t); };
+  // Axes span round tick values; a single x value (one evaluation) sits in the middle of its axis.
+  std::vector<double> xt = nice_ticks(xmin, xmax, 4), yt = nice_ticks(ymin, ymax, 4);
+  double x0 = xt.front(), x1 = xt.back(), y0 = yt.front(), y1 = yt.back();
+  if (xt.size() == 1) x0 = xmin - 1, x1 = xmin + 1;
+  if (yt.size() == 1) y0 = ymin - 1, y1 = ymin + 1;
+  auto X = [&](double v) { return l + (v - x0) / (x1 - x0) * (r - l); };
+  auto Y = [&](double v) { return b - (v - y0) / (y1 - y0) * (b - t); };
   s += fmt::format("<line x1='{}' y1='{}' x2='{}' y2='{}' stroke='black'/><line x1='{}' y1='{}' x2='{}' y2='{}' stroke='black'/>\n",
                    l, b, r, b, l, b, l, t);
-  for (int i = 0; i <= 4; ++i) {
-    double yv = ymin + (ymax - ymin) * i / 4, xv = xmin + (xmax - xmin) * i / 4;
-    s += fmt::format("<text x='{}' y='{}' font-size='10' text-anchor='end'>{:.3g}</text>\n", l - 4, Y(yv) + 3, yv);
-    s += fmt::format("<text x='{}' y='{}' font-size='10' text-anchor='middle'>{:.4g}</text>\n", X(xv), b + 14, xv);
-    s += fmt::format("<line x1='{}' y1='{}' x2='{}' y2='{}' stroke='#eee'/>\n", l, Y(yv), r, Y(yv));
+  for (double yv : yt) {
+    s += fmt::format("<text x='{}' y='{:.1f}' font-size='10' text-anchor='end'>{}</text>\n", l - 4, Y(yv) + 3, tick_label(yv, yt));
+    s += fmt::format("<line x1='{}' y1='{:.1f}' x2='{}' y2='{:.1f}' stroke='#eee'/>\n", l, Y(yv), r, Y(yv));
   }
+  for (double xv : xt)
+    s += fmt::format("<text x='{:.1f}' y='{}' font-size='10' text-anchor='middle'>{}</text>\n", X(xv), b + 14, tick_label(xv, xt));
   s += fmt::format("<text x='{}' y='{}' font-size='11' text-anchor='middle'>{}</text>\n", (l + r) / 2, b + 30, esc(p.x_label));
   s += fmt::format("<text x='{}' y='{}' font-size='11' text-anchor='middle' transform='rotate(-90 {} {})'>{}</text>\n", ox + 12,
                    (t + b) / 2, ox + 12, (t + b) / 2, esc(p.y_label));
@@ -67,7 +94,7 @@ std::string panel_svg(const Panel& p, double ox, double oy, double w, double h) 
     for (size_t i = 0; i < se.x.size(); ++i)
       if (std::isfinite(se.y[i])) pts += fmt::format("{:.1f},{:.1f} ", X(se.x[i]), Y(se.y[i]));
     s += fmt::format("<polyline fill='none' stroke='{}' stroke-width='1.5' points='{}'/>\n", col, pts);
-    if (se.x.size() < 40)
+    if (se.x.size() < 40)  // few points (one evaluation included) are drawn as points
       for (size_t i = 0; i < se.x.size(); ++i)
         if (std::isfinite(se.y[i])) s += fmt::format("<circle cx='{:.1f}' cy='{:.1f}' r='2.5' fill='{}'/>\n", X(se.x[i]), Y(se.y[i]), col);
     s += fmt::format("<text x='{}' y='{}' font-size='11' fill='{}'>{}</text>\n", r - 120, t + 14 + 14 * double(k), col, esc(se.name));
@@ -103,35 +130,52 @@ void write_line_plot(const std::string& path, const std::vector<Panel>& panels) 
   write_text_atomically(path, s + "</svg>\n");
 }
 
+namespace {
+// The heat map's colours: blue (-1) through white (0) to red (+1).
+std::string diverging(double v) {
+  v = std::clamp(v, -1.0, 1.0);
+  int rr = v > 0 ? 255 : int(255 * (1 + v)), gg = int(255 * (1 - std::fabs(v))), bb = v < 0 ? 255 : int(255 * (1 - v));
+  return fmt::format("rgb({},{},{})", rr, gg, bb);
+}
+}  // namespace
+
 void write_heatmap(const std::string& path, const std::string& title, const std::vector<std::vector<double>>& m,
                    const std::vector<std::string>& labels, const std::vector<int>& groups) {
   size_t n = m.size();
-  double cell = n > 60 ? 6 : n > 30 ? 10 : 18, margin = 150;
-  double size = margin + cell * double(n) + 20;
-  std::string s = fmt::format("<svg xmlns='http://www.w3.org/2000/svg' width='{}' height='{}' font-family='sans-serif'>\n"
-                              "<text x='{}' y='20' font-size='14'>{}</text>\n", size, size + 30, margin, esc(title));
+  double cell = n > 60 ? 6 : n > 30 ? 10 : 18, margin = 150, top = 40;
+  double grid = cell * double(n), scale_x = margin + grid + 20;  // the colour scale right of the grid
+  double width = std::max(scale_x + 70, 20 + text_width(title, 14)), height = top + margin + grid + 20;
+  std::string s = fmt::format("<svg xmlns='http://www.w3.org/2000/svg' width='{:.0f}' height='{:.0f}' font-family='sans-serif'>\n"
+                              "<text x='10' y='22' font-size='14'>{}</text>\n", width, height, esc(title));
+  const double y0 = top + margin;  // the grid's top
   for (size_t i = 0; i < n; ++i) {
-    for (size_t j = 0; j < n; ++j) {
-      double v = std::clamp(m[i][j], -1.0, 1.0);
-      int rr = v > 0 ? 255 : int(255 * (1 + v)), gg = int(255 * (1 - std::fabs(v))), bb = v < 0 ? 255 : int(255 * (1 - v));
-      s += fmt::format("<rect x='{:.1f}' y='{:.1f}' width='{}' height='{}' fill='rgb({},{},{})'><title>{} / {}: {:.3f}</title></rect>\n",
-                       margin + cell * double(j), margin + cell * double(i), cell, cell, rr, gg, bb,
+    for (size_t j = 0; j < n; ++j)
+      s += fmt::format("<rect x='{:.1f}' y='{:.1f}' width='{}' height='{}' fill='{}'><title>{} / {}: {:.3f}</title></rect>\n",
+                       margin + cell * double(j), y0 + cell * double(i), cell, cell, diverging(m[i][j]),
                        esc(i < labels.size() ? labels[i] : ""), esc(j < labels.size() ? labels[j] : ""), m[i][j]);
-    }
     if (cell >= 6 && i < labels.size()) {
       double fs = std::min(cell, 11.0);
       s += fmt::format("<text x='{}' y='{:.1f}' font-size='{}' text-anchor='end'>{}</text>\n", margin - 3,
-                       margin + cell * (double(i) + 0.8), fs, esc(labels[i]));
+                       y0 + cell * (double(i) + 0.8), fs, esc(labels[i]));
       s += fmt::format("<text x='{:.1f}' y='{}' font-size='{}' transform='rotate(-90 {:.1f} {})'>{}</text>\n",
-                       margin + cell * (double(i) + 0.8), margin - 3, fs, margin + cell * (double(i) + 0.8), margin - 3,
-                       esc(labels[i]));
+                       margin + cell * (double(i) + 0.8), y0 - 3, fs, margin + cell * (double(i) + 0.8), y0 - 3, esc(labels[i]));
     }
   }
   for (int g : groups) {
-    double p = margin + cell * g;
+    double p = cell * g;
     s += fmt::format("<line x1='{}' y1='{}' x2='{}' y2='{}' stroke='black'/><line x1='{}' y1='{}' x2='{}' y2='{}' stroke='black'/>\n",
-                     margin, p, margin + cell * double(n), p, p, margin, p, margin + cell * double(n));
+                     margin, y0 + p, margin + grid, y0 + p, margin + p, y0, margin + p, y0 + grid);
   }
+  // The colour scale: cosine +1 at the top, -1 at the bottom, ticks every 0.5.
+  const double bar_h = std::max(100.0, grid), steps = 40;
+  for (int k = 0; k < steps; ++k) {
+    double v = 1 - 2 * (k + 0.5) / steps;
+    s += fmt::format("<rect x='{:.1f}' y='{:.1f}' width='14' height='{:.2f}' fill='{}'/>\n", scale_x, y0 + bar_h * k / steps,
+                     bar_h / steps + 0.3, diverging(v));
+  }
+  s += fmt::format("<rect x='{:.1f}' y='{:.1f}' width='14' height='{:.1f}' fill='none' stroke='#444'/>\n", scale_x, y0, bar_h);
+  for (double v : {1.0, 0.5, 0.0, -0.5, -1.0})
+    s += fmt::format("<text x='{:.1f}' y='{:.1f}' font-size='10'>{:+.1f}</text>\n", scale_x + 18, y0 + bar_h * (1 - v) / 2 + 3, v);
   write_text_atomically(path, s + "</svg>\n");
 }
 
@@ -145,18 +189,25 @@ void write_bar_chart(const std::string& path, const std::string& title, const st
     vmax = std::max(vmax, values[i] + (i < errors.size() ? errors[i] : 0));
     if (i < reference.size() && std::isfinite(reference[i])) vmax = std::max(vmax, reference[i]);
   }
-  vmax *= 1.1;
+  const std::vector<double> ticks = nice_ticks(0, vmax, 4);
+  vmax = ticks.back();
+  w = std::max(w, 20 + text_width(title, 14));
   auto Y = [&](double v) { return top + (h - top - bottom) * (1 - v / vmax); };
-  std::string s = fmt::format("<svg xmlns='http://www.w3.org/2000/svg' width='{}' height='{}' font-family='sans-serif'>\n"
-                              "<text x='{}' y='20' font-size='14'>{}</text>\n", w, h, left, esc(title));
-  s += fmt::format("<line x1='{}' y1='{}' x2='{}' y2='{}' stroke='black'/>\n", left, Y(0), w - 20, Y(0));
-  for (int i = 0; i <= 4; ++i)
-    s += fmt::format("<text x='{}' y='{}' font-size='10' text-anchor='end'>{:.3g}</text>\n", left - 4, Y(vmax * i / 4) + 3, vmax * i / 4);
+  std::string s = fmt::format("<svg xmlns='http://www.w3.org/2000/svg' width='{:.0f}' height='{}' font-family='sans-serif'>\n"
+                              "<text x='10' y='20' font-size='14'>{}</text>\n", w, h, esc(title));
+  s += fmt::format("<line x1='{}' y1='{}' x2='{}' y2='{}' stroke='black'/>\n", left, Y(0), left + bw * double(names.size()) + 20, Y(0));
+  for (double v : ticks) {
+    s += fmt::format("<text x='{}' y='{:.1f}' font-size='10' text-anchor='end'>{}</text>\n", left - 4, Y(v) + 3, tick_label(v, ticks));
+    s += fmt::format("<line x1='{}' y1='{:.1f}' x2='{}' y2='{:.1f}' stroke='#eee'/>\n", left, Y(v), left + bw * double(names.size()) + 20, Y(v));
+  }
   for (size_t i = 0; i < names.size(); ++i) {
     double x = left + bw * double(i) + 8;
-    s += fmt::format("<rect x='{}' y='{:.1f}' width='{}' height='{:.1f}' fill='{}'/>\n", x, Y(values[i]), bw - 16,
-                     Y(0) - Y(values[i]), kColors[0]);
-    if (i < errors.size() && errors[i] > 0)
+    if (!std::isfinite(values[i]))  // an arm without a result
+      s += fmt::format("<text x='{}' y='{:.1f}' font-size='10' fill='#888'>n/a</text>\n", x + 2, Y(0) - 4);
+    else
+      s += fmt::format("<rect x='{}' y='{:.1f}' width='{}' height='{:.1f}' fill='{}'/>\n", x, Y(values[i]), bw - 16,
+                       Y(0) - Y(values[i]), kColors[0]);
+    if (i < errors.size() && errors[i] > 0 && std::isfinite(values[i]))
       s += fmt::format("<line x1='{}' y1='{:.1f}' x2='{}' y2='{:.1f}' stroke='black'/>\n", x + (bw - 16) / 2, Y(values[i] - errors[i]),
                        x + (bw - 16) / 2, Y(values[i] + errors[i]));
     if (i < reference.size() && std::isfinite(reference[i]))

@@ -29,6 +29,12 @@ void write_bar_chart(const std::string& path, const std::string& title, const st
                      const std::vector<double>& values, const std::vector<double>& errors,
                      const std::vector<double>& reference, const std::string& reference_label);
 
+// Round axis ticks covering [lo, hi]: steps of 1, 2 or 5 times a power of ten, about `target` of them,
+// the first at or below lo and the last at or above hi; {lo} alone when hi == lo.
+std::vector<double> nice_ticks(double lo, double hi, int target);
+// A tick value with as many decimals as the ticks' step needs ("0.25", "1200").
+std::string tick_label(double v, const std::vector<double>& ticks);
+
 void write_text_atomically(const std::string& path, const std::string& text);  // temp file, fsync, rename
 
 }  // namespace mdp::apps

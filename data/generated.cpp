@@ -102,6 +102,7 @@ GeneratedSpec world_domains(uint64_t seed, int width, int height, int train_imag
   world.hue_lo = 0, world.hue_hi = 360, world.sat_lo = 0.35, world.sat_hi = 0.95, world.val_lo = 0.35, world.val_hi = 0.95;
   world.background = BackgroundStyle::Gradient;
   world.noise_sigma = 6;
+  world.balance_classes = true;
 
   DomainSpec a = world;
   a.name = "world_a";
@@ -490,6 +491,7 @@ std::string spec_text(const GeneratedSpec& spec, const DomainSpec& d) {
   if (d.train_factor != 1) extra += fmt::format("train_factor = {}\n", d.train_factor);
   if (d.centre_spread != 1.0) extra += fmt::format("centre_spread = {}\n", d.centre_spread);
   if (spec.test_images > 0) extra += fmt::format("test_images = {}\n", spec.test_images);
+  if (d.balance_classes) extra += "balance_classes = true\n";
   return fmt::format(
       "generator = mdp data/generated.cpp version 1\nseed = {}\nwidth = {}\nheight = {}\ntrain_images = {}\n"
       "val_images = {}\ndomain = {}\nclasses = {}\nbackground = {}\nnoise_sigma = {}\nobjects = {}..{}\n"
@@ -521,22 +523,37 @@ RenderedScene render_scene(const GeneratedSpec& spec, const DomainSpec& d, const
   Rgb bg_mean;
   paint_background(s, bg_mean);
 
-  std::vector<std::pair<Concept, uint8_t>> drawable;  // every object concept: of a class, or unlabeled (class 0)
-  int ground = -1;                                    // the ground's class, when the domain draws it
-  for (size_t c = 1; c < d.class_concepts.size(); ++c)
+  // The object concepts in groups: one per class, then the unlabeled ones (class 0). Ground is a region,
+  // painted before the objects, not an object.
+  using Drawable = std::pair<Concept, uint8_t>;
+  std::vector<std::vector<Drawable>> groups;
+  int ground = -1;  // the ground's class, when the domain draws it
+  for (size_t c = 1; c < d.class_concepts.size(); ++c) {
+    groups.emplace_back();
     for (Concept k : d.class_concepts[c]) {
       if (k == Concept::Ground) ground = int(c);
-      else drawable.emplace_back(k, uint8_t(c));
+      else groups.back().emplace_back(k, uint8_t(c));
     }
+  }
+  groups.emplace_back();
   for (Concept k : d.unlabeled_concepts) {
     if (k == Concept::Ground) ground = 0;
-    else drawable.emplace_back(k, uint8_t(0));
+    else groups.back().emplace_back(k, uint8_t(0));
   }
+  std::erase_if(groups, [](const std::vector<Drawable>& group) { return group.empty(); });
+  std::vector<Drawable> drawable;  // every object concept, for uniform sampling over concepts
+  for (const auto& group : groups) drawable.insert(drawable.end(), group.begin(), group.end());
   if (ground >= 0 && g.uniform(0, 1) < 0.6) paint_ground(s, uint8_t(ground));
   const int n = int(g.randint(d.min_objects, d.max_objects + 1));
   for (int o = 0; o < n; ++o) {
-    auto [kind, cls] = drawable[size_t(g.randint(0, int64_t(drawable.size())))];
-    draw(s, make_shape(s, kind, bg_mean), cls);
+    Drawable pick;
+    if (d.balance_classes) {
+      const auto& group = groups[size_t(g.randint(0, int64_t(groups.size())))];
+      pick = group[size_t(g.randint(0, int64_t(group.size())))];
+    } else {
+      pick = drawable[size_t(g.randint(0, int64_t(drawable.size())))];
+    }
+    draw(s, make_shape(s, pick.first, bg_mean), pick.second);
   }
 
   RenderedScene out;
