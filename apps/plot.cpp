@@ -42,7 +42,12 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
 
 std::string tick_label(double v, const std::vector<double>& ticks) {
   double step = ticks.size() > 1 ? ticks[1] - ticks[0] : std::fabs(v);
-  int decimals = step >= 1 || step == 0 ? 0 : int(std::ceil(-std::log10(step) - 1e-9));
+  int decimals = 0;  // the fewest that show the step exactly (0.25: two, 0.5: one, 200: none)
+  while (decimals < 6 && step > 0) {
+    double scaled = step * std::pow(10.0, decimals);
+    if (std::fabs(scaled - std::round(scaled)) < 1e-6 * std::max(1.0, scaled)) break;
+    ++decimals;
+  }
   if (std::fabs(v) >= 1e6 || (std::fabs(v) < 1e-4 && v != 0)) return fmt::format("{:.2g}", v);
   return fmt::format("{:.{}f}", v, decimals);
 }
