@@ -51,6 +51,11 @@ inline std::string read_file(const std::string& path) {
 
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
+// Every *.json and *.jsonl file under dir is strict JSON (no NaN or Infinity): tools/check_json.py.
+inline Run check_json(const std::string& dir) {
+  return sh("/usr/bin/python3 " + std::string(MDP_SOURCE_DIR) + "/tools/check_json.py " + dir);
+}
+
 // A tiny supervised run on the generated dataset (shared by several tests).
 inline std::string tiny_train_args(const std::string& work, const std::string& data_root) {
   return " --work-dir " + work + " --set data.root=" + data_root +

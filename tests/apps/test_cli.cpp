@@ -185,6 +185,8 @@ BOOST_AUTO_TEST_CASE(pretrain_and_finetune_from_its_backbone) {
     BOOST_TEST(fs::exists(w + "/" + f), f);
   BOOST_TEST(contains(read_file(w + "/log.jsonl"), "\"cos_across\""));
   BOOST_TEST(contains(r2.out, "filled"));
+  Run json = check_json(w);  // log.jsonl holds cos_across, undefined (null) while a dataset has no prototype
+  BOOST_TEST(json.rc == 0, json.out);
   Run ft = sh("{mdp} train" + tiny_train_args(root + "/ft", root + "/data") + " --set train.iters=1 --set model.pretrained=" + w +
               "/backbone.safetensors");
   BOOST_TEST(ft.rc == 0, ft.out);

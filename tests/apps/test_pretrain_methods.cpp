@@ -195,6 +195,8 @@ BOOST_AUTO_TEST_CASE(paper_ablations_quick) {
   // every verdict is one of the defined words, and with two seeds an interval is printed
   BOOST_TEST((contains(md, "**inconclusive**") || contains(md, "**reproduced**") || contains(md, "**reversed**")), md);
   BOOST_TEST(contains(md, "] **"), md);
+  Run valid = check_json(w);  // results.json, every run's eval.json and log.jsonl
+  BOOST_TEST(valid.rc == 0, valid.out);
   // A second run finds every step done and only rebuilds the table.
   Run again = sh("{mdp} experiment paper-ablations --quick --seeds 2 --first-seed 3 --work-dir " + w);
   BOOST_TEST(again.rc == 0, again.out);
