@@ -6,13 +6,18 @@
 #include "tensor/error.h"
 
 namespace mdp::cli {
+namespace {
+void usage_check(bool ok, const std::string& message) {
+  if (!ok) throw UsageError(message);
+}
+}  // namespace
 
 Parser::Parser(std::string command, std::string summary, std::vector<Option> options)
     : command_(std::move(command)), summary_(std::move(summary)), options_(std::move(options)) {}
 
 const Option& Parser::find(const std::string& name) const {
   for (const Option& o : options_) if (o.name == name) return o;
-  throw Error(fmt::format("mdp {}: unknown option '{}' (see mdp {} --help)", command_, name, command_));
+  throw UsageError(fmt::format("mdp {}: unknown option '{}' (see mdp {} --help)", command_, name, command_));
 }
 
 bool Parser::parse(int argc, char** argv, int first) {
@@ -28,15 +33,15 @@ bool Parser::parse(int argc, char** argv, int first) {
       value = a.substr(eq + 1);
       a = a.substr(0, eq);
     }
-    MDP_CHECK(a.rfind("--", 0) == 0, "mdp {}: unexpected argument '{}' (options start with --)", command_, a);
+    usage_check(a.rfind("--", 0) == 0, fmt::format("mdp {}: unexpected argument '{}' (options start with --)", command_, a));
     const Option& o = find(a);
     if (o.value_name.empty()) {
-      MDP_CHECK(eq == std::string::npos, "mdp {}: {} is a flag and takes no value", command_, a);
+      usage_check(eq == std::string::npos, fmt::format("mdp {}: {} is a flag and takes no value", command_, a));
       values_[a] = {"1"};
       continue;
     }
     if (eq == std::string::npos) {
-      MDP_CHECK(i + 1 < argc, "mdp {}: {} needs a value ({})", command_, a, o.value_name);
+      usage_check(i + 1 < argc, fmt::format("mdp {}: {} needs a value ({})", command_, a, o.value_name));
       value = argv[++i];
     }
     if (o.repeatable) values_[a].push_back(value);
@@ -77,7 +82,7 @@ int64_t Parser::integer(const std::string& name) const {
   } catch (...) {
     used = 0;
   }
-  MDP_CHECK(!v.empty() && used == v.size(), "mdp {}: {} expects an integer, got '{}'", command_, name, v);
+  usage_check(!v.empty() && used == v.size(), fmt::format("mdp {}: {} expects an integer, got '{}'", command_, name, v));
   return r;
 }
 
@@ -90,7 +95,7 @@ double Parser::number(const std::string& name) const {
   } catch (...) {
     used = 0;
   }
-  MDP_CHECK(!v.empty() && used == v.size(), "mdp {}: {} expects a number, got '{}'", command_, name, v);
+  usage_check(!v.empty() && used == v.size(), fmt::format("mdp {}: {} expects a number, got '{}'", command_, name, v));
   return r;
 }
 

@@ -6,7 +6,15 @@
 #include <string>
 #include <vector>
 
+#include "tensor/error.h"
+
 namespace mdp::cli {
+
+// A mistake on the command line (unknown option, missing value, bad number): the mdp command exits 2
+// for these, 1 for errors found while running (README, "Exit codes").
+struct UsageError : Error {
+  using Error::Error;
+};
 
 struct Option {
   std::string name;         // "--batch"

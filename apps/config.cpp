@@ -28,7 +28,8 @@ std::string canonical(const YAML::Node& n, Type t, const std::string& key, const
   auto fail = [&]() -> std::string {
     std::ostringstream os;
     os << n;
-    throw Error(fmt::format("config {}: key '{}' must be a {}, got '{}'", origin, key, type_name(t), os.str()));
+    const char* name = type_name(t);
+    throw Error(fmt::format("config {}: key '{}' must be {} {}, got '{}'", origin, key, name[0] == 'i' ? "an" : "a", name, os.str()));
   };
   auto scalar_ok = [&](const YAML::Node& s, Type st) {
     if (!s.IsScalar()) return false;

@@ -1,12 +1,14 @@
 // mdp.cpp: the mdp command: one executable for the whole stack, as MMSegmentation's tools/ are one
 // script each. Each subcommand lives in its own file; this one dispatches and turns every error into one
-// clear message and a non-zero exit (never a stack trace or an abort).
+// clear message and a non-zero exit (never a stack trace or an abort). Exit codes: 0 done, 1 an error
+// while running (bad config, data, file), 2 a usage error (unknown command or option, missing value).
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "apps/bench.h"
+#include "apps/cli.h"
 #include "apps/demo.h"
 #include "apps/experiment.h"
 #include "apps/predict.h"
@@ -27,11 +29,22 @@ const char* kUsage =
     "  bench      time a workload of ../shared/peer/torch_peer.py, print its JSON line\n"
     "  experiment paper-ablations: the paper's baselines and ablations on generated domains, mIoU table\n"
     "  data check verify a dataset's image/label pairs and print its class histogram\n"
-    "  help       this text\n";
+    "  help       this text\n"
+    "  --version  the version\n";
+
+// "mdp eval: error: mdp eval: x" reads better as "mdp eval: error: x".
+std::string without_prefix(const std::string& message, const std::string& cmd) {
+  const std::string prefix = "mdp " + cmd + ": ";
+  return message.rfind(prefix, 0) == 0 ? message.substr(prefix.size()) : message;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string cmd = argc > 1 ? argv[1] : "help";
+  if (argc < 2) {  // no command: a usage error
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  std::string cmd = argv[1];
   try {
     if (cmd == "demo") return mdp::apps::demo_main(argc, argv);
     if (cmd == "train") return mdp::apps::train_main(argc, argv);
@@ -42,6 +55,10 @@ int main(int argc, char** argv) {
     if (cmd == "experiment") return mdp::apps::experiment_main(argc, argv);
     if (cmd == "data") {
       std::string sub = argc > 2 ? argv[2] : "";
+      if (sub == "--help" || sub == "-h") {
+        std::fputs(mdp::data::data_check_usage().c_str(), stdout);
+        return 0;
+      }
       if (sub != "check") {
         std::fprintf(stderr, "mdp data: unknown subcommand '%s' (mdp data check ...)\n\n%s", sub.c_str(),
                      mdp::data::data_check_usage().c_str());
@@ -55,15 +72,23 @@ int main(int argc, char** argv) {
         }
       return mdp::data::data_check(mdp::data::parse_data_check_args(args), std::cout);
     }
+    if (cmd == "--version" || cmd == "version") {
+      std::printf("mdp %s\n", MDP_VERSION);
+      return 0;
+    }
     if (cmd == "help" || cmd == "--help" || cmd == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
     }
     std::fprintf(stderr, "mdp: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
     return 2;
+  } catch (const mdp::cli::UsageError& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "mdp %s: error: %s\n", cmd.c_str(), without_prefix(e.what(), cmd).c_str());
+    return 2;
   } catch (const std::exception& e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "\nmdp %s: error: %s\n", cmd.c_str(), e.what());
+    std::fprintf(stderr, "mdp %s: error: %s\n", cmd.c_str(), without_prefix(e.what(), cmd).c_str());
     return 1;
   }
 }

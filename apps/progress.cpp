@@ -52,7 +52,10 @@ void Progress::message(const std::string& line) {
 }
 
 void Progress::finish() {
-  if (tty_ && drawn_) std::printf("\n");
+  if (tty_ && drawn_) {
+    std::printf("\n");
+    std::fflush(stdout);
+  }
   drawn_ = false;
 }
 

@@ -14,6 +14,9 @@ class Progress {
   void update(int64_t iter, double loss, double lr, int64_t images, const std::string& extra = "");
   void message(const std::string& line);  // a full line (clears the bar first on a terminal)
   void finish();
+  ~Progress() { finish(); }  // an error mid-run starts on a line of its own
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
 
  private:
   int64_t total_, start_, every_;

@@ -37,6 +37,27 @@ BOOST_AUTO_TEST_CASE(help_and_unknown_commands) {
   BOOST_TEST(contains(u.out, "unknown command 'frobnicate'"));
 }
 
+// One exit-code convention (README, "Exit codes"): 0 done, 1 an error while running, 2 a usage error.
+BOOST_AUTO_TEST_CASE(exit_codes_version_and_help) {
+  BOOST_TEST(sh("{mdp}").rc == 2);  // no command
+  Run v = sh("{mdp} --version");
+  BOOST_TEST(v.rc == 0, v.out);
+  BOOST_TEST(contains(v.out, "mdp 0."), v.out);
+  Run dh = sh("{mdp} data --help");
+  BOOST_TEST(dh.rc == 0, dh.out);
+  BOOST_TEST(contains(dh.out, "check"), dh.out);
+  for (const char* c : {"train --bogus", "eval --bogus", "pretrain --iters", "predict --flag-that-is-not",
+                        "experiment paper-ablations --seeds many"}) {
+    Run r = sh(std::string("{mdp} ") + c);
+    BOOST_TEST(r.rc == 2, c << ": " << r.out);
+  }
+  Run bad = sh("{mdp} eval --bogus");
+  BOOST_TEST(bad.out.rfind("mdp eval: error: unknown option '--bogus'", 0) == 0, bad.out);  // no blank line, one prefix
+  Run runtime = sh("{mdp} eval --config /no/such/config.yaml --checkpoint /no/such.safetensors");
+  BOOST_TEST(runtime.rc == 1, runtime.out);
+  BOOST_TEST(!contains(runtime.out, "mdp eval: error: mdp eval:"), runtime.out);
+}
+
 BOOST_AUTO_TEST_CASE(user_errors_are_one_clear_message) {
   std::string w = scratch("errors");
   auto check = [&](const std::string& cmd, const std::string& message) {
@@ -46,7 +67,7 @@ BOOST_AUTO_TEST_CASE(user_errors_are_one_clear_message) {
     BOOST_TEST(!contains(r.out, "terminate called"), cmd);
   };
   check("{mdp} train --set train.lrr=0.1 --work-dir " + w, "unknown key 'train.lrr'");
-  check("{mdp} train --set train.iters=many --work-dir " + w, "key 'train.iters' must be a integer");
+  check("{mdp} train --set train.iters=many --work-dir " + w, "key 'train.iters' must be an integer");
   check("{mdp} train --set data.dataset=voc --set data.root=/no/such/dir --work-dir " + w, "'/no/such/dir' does not exist");
   check("{mdp} train --work-dir /proc/mdp_cannot_write", "work dir '/proc/mdp_cannot_write'");
   check("{mdp} train --frobnicate", "unknown option '--frobnicate'");
