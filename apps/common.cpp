@@ -1,5 +1,6 @@
 // common.cpp: datasets, pipelines, models, work dirs, signals, inference and evaluation.
 #include "apps/common.h"
+#include <fmt/ranges.h>
 
 #include <unistd.h>
 
@@ -170,6 +171,57 @@ void load_pretrained_backbone(nn::Module& model, const std::string& path) {
               r.unexpected.size());
 }
 
+namespace {
+
+// A work dir that already holds a run (its log or checkpoints): starting another there would mix the two.
+void refuse_earlier_run(const char* command, const std::string& work, bool move_aside) {
+  std::vector<std::string> found;
+  for (const char* f : {"log.jsonl", "latest.state.safetensors"})  // a config.yaml alone: a run that never started
+    if (fs::exists(fs::path(work) / f)) found.push_back(f);
+  if (found.empty()) return;
+  if (!move_aside)
+    throw Error(fmt::format("mdp {}: the work dir '{}' already holds a run ({}); continue it with --resume, choose another "
+                            "--work-dir, or keep it as {}.prev-N and start afresh with --move-aside",
+                            command, work, fmt::join(found, ", "), work));
+  std::string dest;
+  for (int n = 1;; ++n) {
+    dest = fmt::format("{}.prev-{}", fs::path(work).lexically_normal().string(), n);
+    if (!fs::exists(dest)) break;
+  }
+  fs::rename(work, dest);
+  std::printf("mdp %s: moved the earlier run in %s aside to %s\n", command, work.c_str(), dest.c_str());
+}
+
+// Keys whose change on --resume would make the continued run a different experiment: the model, the data
+// and its pipeline, the batch, the optimizer and its schedule, the seed. What may change: speed (threads,
+// workers, device), logging and checkpoint intervals, where the data lives (roots), and train.iters (a run
+// may be extended, as in MMSegmentation).
+bool changes_meaning(const std::string& key) {
+  static const char* free_keys[] = {"train.threads", "train.device", "train.log_interval", "train.eval_interval",
+                                    "train.checkpoint_interval", "train.iters", "data.workers", "data.root", "data.roots",
+                                    "train.tensorboard"};  // train.iters: a run may be extended
+  for (const char* k : free_keys)
+    if (key == k) return false;
+  return key.rfind("model.", 0) == 0 || key.rfind("data.", 0) == 0 || key.rfind("train.", 0) == 0 ||
+         key.rfind("mdp.", 0) == 0 || key.rfind("pretrain.", 0) == 0;
+}
+
+void refuse_changed_meaning(const char* command, const std::map<std::string, std::string>& saved,
+                            const std::map<std::string, std::string>& now) {
+  std::vector<std::string> changed;
+  for (const auto& [key, value] : now) {
+    auto it = saved.find(key);
+    if (it != saved.end() && it->second != value && changes_meaning(key))
+      changed.push_back(fmt::format("{}: {} -> {}", key, it->second, value));
+  }
+  if (!changed.empty())
+    throw Error(fmt::format("mdp {} --resume: the run would change meaning ({}); resume without these changes, start a new "
+                            "run in another --work-dir, or pass --force",
+                            command, fmt::join(changed, "; ")));
+}
+
+}  // namespace
+
 bool setup_run(const char* command, const char* summary, const char* default_work_dir, int argc, char** argv, Config& c,
                RunSetup& run) {
   cli::Parser p(command, summary,
@@ -178,6 +230,8 @@ bool setup_run(const char* command, const char* summary, const char* default_wor
                  {"--work-dir", "DIR", "where checkpoints, logs and plots go", default_work_dir},
                  {"--resume", "", "continue from the work dir's latest checkpoint", ""},
                  {"--stop-after", "N", "stop with a checkpoint after N iterations of this run (--resume continues)", "0"},
+                 {"--move-aside", "", "the work dir holds an earlier run: rename it to DIR.prev-N and start afresh", ""},
+                 {"--force", "", "with --resume: accept changes to keys that alter the run's meaning", ""},
                  {"--help-keys", "", "list every config key", ""}});
   if (!p.parse(argc, argv, 2)) return false;
   if (p.has("--help-keys")) {
@@ -187,14 +241,20 @@ bool setup_run(const char* command, const char* summary, const char* default_wor
   run.work = p.str("--work-dir");
   run.resume = p.has("--resume");
   run.stop_after = p.integer("--stop-after");
+  if (p.has("--move-aside") && run.resume)
+    throw cli::UsageError(fmt::format("mdp {}: --move-aside starts afresh and --resume continues: give one", command));
+  if (!run.resume) refuse_earlier_run(command, run.work, p.has("--move-aside"));
+  std::map<std::string, std::string> saved;
   if (run.resume) {
     std::string state = (fs::path(run.work) / "latest.state.safetensors").string();
     MDP_CHECK(fs::exists(state), "mdp {} --resume: no checkpoint in '{}' (expected {})", command, run.work, state);
     run.resumed = nn::load_training_state(state);
     c.load_string(run.resumed.extra.at("config"), "of the checkpoint");
+    saved = c.values();
   }
   if (p.has("--config")) c.load_file(p.str("--config"));
   for (auto& s : p.all("--set")) c.set(s);
+  if (run.resume && !p.has("--force")) refuse_changed_meaning(command, saved, c.values());
   return true;
 }
 

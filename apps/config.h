@@ -34,6 +34,7 @@ class Config {
   std::vector<double> fl(const std::string& key) const;
   std::vector<std::string> sl(const std::string& key) const;
 
+  const std::map<std::string, std::string>& values() const { return values_; }  // key -> canonical value
   std::string yaml() const;       // the resolved config, sections nested, help as comments
   std::string keys_help() const;  // every key with type, default and help (for --help)
 

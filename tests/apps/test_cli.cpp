@@ -176,7 +176,8 @@ BOOST_AUTO_TEST_CASE(kill_9_never_leaves_a_broken_checkpoint) {
                     " --set train.checkpoint_interval=1";
   for (size_t at; (at = cmd.find("{mdp}")) != std::string::npos;) cmd.replace(at, 5, mdp_bin());
   for (const char* delay : {"0.05", "0.13", "0.31"}) {
-    std::string resume = fs::exists(w + "/latest.state.safetensors") ? " --resume" : "";
+    // killed before its first checkpoint: the run's log is moved aside and it starts afresh
+    std::string resume = fs::exists(w + "/latest.state.safetensors") ? " --resume" : " --move-aside";
     Run r = sh("(" + cmd + resume + " > " + root + "/out.txt 2>&1 & pid=$!; while [ ! -s " + w +
                "/log.jsonl ]; do sleep 0.05; done; sleep " + delay + "; kill -KILL $pid; wait $pid; echo rc=$?)");
     BOOST_TEST(contains(r.out, "rc=137"), r.out);
@@ -189,6 +190,37 @@ BOOST_AUTO_TEST_CASE(kill_9_never_leaves_a_broken_checkpoint) {
   Run again = sh("{mdp} train --resume --work-dir " + w + " --set train.iters=" + std::to_string(done + 2));
   BOOST_TEST(again.rc == 0, again.out);
   BOOST_TEST(contains(again.out, "resumed"));
+  fs::remove_all(root);
+}
+
+// Issue 22, item 5: a second run into a work dir that holds one is refused (or moves it aside on request),
+// and --resume refuses changes that would make the continued run a different experiment.
+BOOST_AUTO_TEST_CASE(runs_never_mix) {
+  std::string root = scratch("mix"), w = root + "/w";
+  Run first = sh("{mdp} train" + tiny_train_args(w, root + "/data") + " --set train.iters=2");
+  BOOST_TEST_REQUIRE(first.rc == 0, first.out);
+  const std::string log = read_file(w + "/log.jsonl");
+  Run again = sh("{mdp} train" + tiny_train_args(w, root + "/data") + " --set train.iters=2");
+  BOOST_TEST(again.rc == 1, again.out);
+  BOOST_TEST(contains(again.out, "already holds a run"), again.out);
+  BOOST_TEST(contains(again.out, "--move-aside"), again.out);
+  BOOST_TEST(read_file(w + "/log.jsonl") == log);  // nothing appended
+  Run batch = sh("{mdp} train --resume --work-dir " + w + " --set train.batch=3");
+  BOOST_TEST(batch.rc == 1, batch.out);
+  BOOST_TEST(contains(batch.out, "train.batch: 2 -> 3"), batch.out);
+  BOOST_TEST(contains(read_file(w + "/config.yaml"), "batch: 2"));  // config.yaml not rewritten
+  Run model = sh("{mdp} train --resume --work-dir " + w + " --set model.depth=34 --set train.lr=0.5");
+  BOOST_TEST(model.rc == 1, model.out);
+  BOOST_TEST(contains(model.out, "model.depth: 18 -> 34"), model.out);
+  BOOST_TEST(contains(model.out, "train.lr"), model.out);
+  Run longer = sh("{mdp} train --resume --work-dir " + w + " --set train.iters=3 --set train.threads=1");  // allowed
+  BOOST_TEST(longer.rc == 0, longer.out);
+  Run aside = sh("{mdp} train" + tiny_train_args(w, root + "/data") + " --set train.iters=1 --move-aside");
+  BOOST_TEST(aside.rc == 0, aside.out);
+  BOOST_TEST(contains(aside.out, "moved the earlier run"), aside.out);
+  BOOST_TEST(fs::exists(w + ".prev-1/log.jsonl"));
+  BOOST_TEST(read_file(w + ".prev-1/log.jsonl").size() > log.size());  // the earlier run, extended to 3, kept whole
+  BOOST_TEST(!contains(read_file(w + "/log.jsonl"), "\"iter\": 2,"));  // the new run alone
   fs::remove_all(root);
 }
 
