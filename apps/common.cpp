@@ -157,6 +157,24 @@ nn::DeepLabV3Config seg_model_config(const Config& c, int num_classes) {
   return nn::DeepLabV3Config{layout, backbone_config(c), num_classes, c.b("model.aux_head"), c.i("model.channels")};
 }
 
+std::map<std::string, std::string> model_metadata(const Config& c, int num_classes) {
+  std::map<std::string, std::string> m;
+  for (const auto& [key, value] : c.values())
+    if (key.rfind("model.", 0) == 0 && key != "model.pretrained") m[key] = value;
+  m["model.num_classes"] = std::to_string(num_classes);
+  return m;
+}
+
+bool model_from_metadata(const std::map<std::string, std::string>& metadata, Config& model, int& num_classes) {
+  auto k = metadata.find("model.num_classes");
+  if (k == metadata.end()) return false;
+  for (const auto& [key, value] : metadata)
+    if (key.rfind("model.", 0) == 0 && key != "model.num_classes") model.set(key + "=" + value);
+  num_classes = int(std::stol(k->second));
+  MDP_CHECK(num_classes > 0, "checkpoint metadata: model.num_classes {} is not positive", num_classes);
+  return true;
+}
+
 void load_pretrained_backbone(nn::Module& model, const std::string& path) {
   MDP_CHECK(fs::exists(path), "model.pretrained: '{}' does not exist", path);
   safetensors::File header = safetensors::read(path);
@@ -232,6 +250,7 @@ bool setup_run(const char* command, const char* summary, const char* default_wor
                  {"--stop-after", "N", "stop with a checkpoint after N iterations of this run (--resume continues)", "0"},
                  {"--move-aside", "", "the work dir holds an earlier run: rename it to DIR.prev-N and start afresh", ""},
                  {"--force", "", "with --resume: accept changes to keys that alter the run's meaning", ""},
+                 {"--print-config", "", "print the resolved config (file, checkpoint and --set merged) and exit", ""},
                  {"--help-keys", "", "list every config key", ""}});
   if (!p.parse(argc, argv, 2)) return false;
   if (p.has("--help-keys")) {
@@ -240,6 +259,14 @@ bool setup_run(const char* command, const char* summary, const char* default_wor
   }
   run.work = p.str("--work-dir");
   run.resume = p.has("--resume");
+  if (p.has("--print-config")) {  // nothing is checked or written but the config itself
+    if (run.resume) c.load_string(nn::load_training_state((fs::path(run.work) / "latest.state.safetensors").string()).extra.at("config"),
+                                  "of the checkpoint");
+    if (p.has("--config")) c.load_file(p.str("--config"));
+    for (auto& s : p.all("--set")) c.set(s);
+    std::fputs(c.yaml().c_str(), stdout);
+    return false;
+  }
   run.stop_after = p.integer("--stop-after");
   if (p.has("--move-aside") && run.resume)
     throw cli::UsageError(fmt::format("mdp {}: --move-aside starts afresh and --resume continues: give one", command));

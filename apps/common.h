@@ -2,6 +2,7 @@
 // building the segmentation model, the work dir, the JSONL log, stop signals (SIGINT/SIGTERM ask the
 // loop to checkpoint and exit), and inference (whole image or sliding window) with evaluation.
 #pragma once
+#include <map>
 #include <memory>
 #include <string>
 
@@ -34,6 +35,12 @@ data::PipelineOptions train_pipeline_of(const Config& c);
 data::PipelineOptions test_pipeline_of(const Config& c);
 
 nn::DeepLabV3Config seg_model_config(const Config& c, int num_classes);
+// What a weights file says about its model, in its safetensors metadata: every model.* key but
+// model.pretrained, and model.num_classes. mdp predict builds the model from it.
+std::map<std::string, std::string> model_metadata(const Config& c, int num_classes);
+// The model.* config (schema model_keys()) and class count a weights file's metadata describes; false
+// when the file has none (a torchvision export, or a checkpoint of an older mdp).
+bool model_from_metadata(const std::map<std::string, std::string>& metadata, Config& model, int& num_classes);
 nn::ResNetConfig backbone_config(const Config& c);
 // Loads model.pretrained into the model's backbone: a file with "backbone." names (an MDP or mdp train
 // checkpoint) loads its backbone part; a bare ResNet state dict (torchvision ImageNet weights) loads

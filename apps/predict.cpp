@@ -18,6 +18,7 @@
 #include "data/transforms.h"
 #include "nn/checkpoint.h"
 #include "tensor/error.h"
+#include "tensor/safetensors.h"
 
 namespace mdp::apps {
 namespace fs = std::filesystem;
@@ -85,11 +86,11 @@ int predict_main(int argc, char** argv) {
                 {{"--checkpoint", "FILE", "model weights (safetensors; a torchvision export loads as it is)", ""},
                  {"--input", "PATH", "an image or a directory of .jpg/.png images", ""},
                  {"--output", "DIR", "where <name>.png (labels) and <name>_overlay.png go", ""},
-                 {"--model", "NAME", "deeplabv3-torchvision | deeplabv3-mmseg", "deeplabv3-mmseg"},
-                 {"--num-classes", "N", "classes of the checkpoint", "21"},
-                 {"--depth", "D", "ResNet depth", "50"},
-                 {"--width", "W", "ResNet width multiplier", "1.0"},
-                 {"--channels", "C", "head channels (-1: the layout's default)", "-1"},
+                 {"--model", "NAME", "deeplabv3-torchvision | deeplabv3-mmseg (default: the checkpoint's)", "deeplabv3-mmseg"},
+                 {"--num-classes", "N", "classes of the checkpoint (default: the checkpoint's)", "21"},
+                 {"--depth", "D", "ResNet depth (default: the checkpoint's)", "50"},
+                 {"--width", "W", "ResNet width multiplier (default: the checkpoint's)", "1.0"},
+                 {"--channels", "C", "head channels, -1: the layout's default (default: the checkpoint's)", "-1"},
                  {"--no-resize", "", "feed the image at its own size (default: keep-ratio resize to 2048x512)", ""},
                  {"--scale", "W,H", "test resize scale", "2048,512"},
                  {"--mean", "R,G,B", "normalisation mean on [0,1]", "0.485,0.456,0.406"},
@@ -110,22 +111,33 @@ int predict_main(int argc, char** argv) {
   check_outputs(files, out, p.has("--overwrite"));
   prepare_work_dir(out);
 
-  nn::DeepLabV3Config mc;
-  data::Palette palette = data::voc_colormap(256);
-  std::string model_name = p.str("--model");
+  // The model: what the checkpoint's metadata says (mdp train writes it), else the flags' defaults (a
+  // torchvision export has none); a flag given on the command line overrides either.
+  Config mcfg(model_keys());
+  int num_classes = 21;
+  const bool described = model_from_metadata(safetensors::read(ck).metadata, mcfg, num_classes);
+  const std::pair<const char*, const char*> flags[] = {
+      {"--model", "model.name"}, {"--depth", "model.depth"}, {"--width", "model.width"}, {"--channels", "model.channels"}};
+  for (auto [flag, key] : flags)
+    if (!described || p.has(flag)) mcfg.set(std::string(key) + "=" + p.str(flag));
+  if (p.has("--num-classes") || !described) num_classes = int(p.integer("--num-classes"));
+  mcfg.set("model.aux_head=false");  // an auxiliary head's weights are skipped below
+  std::string model_name = mcfg.s("model.name");
   MDP_CHECK(model_name == "deeplabv3-torchvision" || model_name == "deeplabv3-mmseg",
             "mdp predict: --model '{}' is not deeplabv3-torchvision or deeplabv3-mmseg", model_name);
-  mc.layout = model_name == "deeplabv3-mmseg" ? nn::SegLayout::MMSeg : nn::SegLayout::Torchvision;
-  mc.backbone = nn::ResNetConfig{int(p.integer("--depth")), {false, true, true}, false, p.number("--width"), 1000, false};
-  mc.num_classes = int(p.integer("--num-classes"));
-  mc.channels = p.integer("--channels");
+  nn::DeepLabV3Config mc = seg_model_config(mcfg, num_classes);
+  data::Palette palette = data::voc_colormap(256);
+  std::printf("model: %s, ResNet-%ld width %g, %d classes (%s)\n", model_name.c_str(), long(mcfg.i("model.depth")),
+              mcfg.f("model.width"), num_classes, described ? "from the checkpoint" : "from the flags");
   nn::DeepLabV3 model(mc);
   nn::LoadReport r = nn::load_weights(model, ck, {false, "", {}, {}});
   for (auto& n : r.unexpected)
     MDP_CHECK(n.rfind("aux_classifier.", 0) == 0 || n.rfind("auxiliary_head.", 0) == 0,
               "mdp predict: '{}' does not fit a {} with {} classes:\n{}", ck, model_name, mc.num_classes, r.str());
-  MDP_CHECK(r.missing.empty() && r.shape_mismatch.empty(), "mdp predict: '{}' does not fit a {} with {} classes:\n{}", ck,
-            model_name, mc.num_classes, r.str());
+  MDP_CHECK(r.missing.empty() && r.shape_mismatch.empty(), "mdp predict: '{}' does not fit a {} with {} classes{}:\n{}", ck,
+            model_name, mc.num_classes,
+            described ? "" : " (the file does not name its model: give --model, --depth, --width, --channels, --num-classes)",
+            r.str());
   model.to(dev);
   model.eval();
 

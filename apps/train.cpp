@@ -74,12 +74,15 @@ InferenceOptions inference_of(const Config& c) { return {c.s("eval.mode"), c.il(
 
 struct Checkpointer {
   std::string dir;
+  std::map<std::string, std::string> model;  // model_metadata(): the weights file names its model
   // Weights first (their own file), then the state that names them: the state is written last and
   // atomically, so latest.state.safetensors always points at complete weights.
   void save(int64_t iter, const nn::Module& model, const nn::Optimizer& opt, const data::LoaderPosition& pos,
             const std::string& config_yaml) const {
     std::string weights = fmt::format("iter_{}.safetensors", iter);
-    nn::save_weights((fs::path(dir) / weights).string(), model, {{"iter", std::to_string(iter)}});
+    std::map<std::string, std::string> meta = this->model;
+    meta["iter"] = std::to_string(iter);
+    nn::save_weights((fs::path(dir) / weights).string(), model, meta);
     nn::TrainingState s{iter, opt.state(), default_generator().state(),
                         {{"weights", weights}, {"data.epoch", std::to_string(pos.epoch)},
                          {"data.index", std::to_string(pos.index)}, {"config", config_yaml}}};
@@ -166,7 +169,7 @@ int train_main(int argc, char** argv) {
 
   std::string log = (fs::path(work) / "log.jsonl").string();
   if (resume) trim_log(log, start);  // what was logged after the checkpoint runs again
-  Checkpointer ckpt{work};
+  Checkpointer ckpt{work, model_metadata(c, K)};
   install_stop_signals();
   Progress progress(c.i("train.iters"), start, c.i("train.log_interval"));
   int64_t iters = c.i("train.iters"), accumulate = c.i("train.accumulate");
@@ -241,13 +244,24 @@ int eval_main(int argc, char** argv) {
                  {"--checkpoint", "FILE", "model weights (safetensors)", ""},
                  {"--set", "KEY=VALUE", "override a config key", "", true},
                  {"--mode", "M", "whole | slide (overrides eval.mode)", ""},
-                 {"--out", "FILE", "JSON result file (default: next to the checkpoint, <name>.eval.json)", ""}});
+                 {"--out", "FILE", "JSON result file (default: next to the checkpoint, <name>.eval.json; <name>.slide.eval.json in slide mode)", ""},
+                 {"--print-config", "", "print the resolved config and exit", ""},
+                 {"--help-keys", "", "list every config key", ""}});
   if (!p.parse(argc, argv, 2)) return 0;
-  MDP_CHECK(p.has("--config") && p.has("--checkpoint"), "mdp eval: --config and --checkpoint are required");
   Config c(train_schema());
+  if (p.has("--help-keys")) {
+    std::fputs(c.keys_help().c_str(), stdout);
+    return 0;
+  }
+  if (!p.has("--config") || (!p.has("--checkpoint") && !p.has("--print-config")))
+    throw cli::UsageError("mdp eval: --config and --checkpoint are required");
   c.load_file(p.str("--config"));
   for (auto& s : p.all("--set")) c.set(s);
   if (p.has("--mode")) c.set("eval.mode=" + p.str("--mode"));
+  if (p.has("--print-config")) {
+    std::fputs(c.yaml().c_str(), stdout);
+    return 0;
+  }
   omp_set_num_threads(int(c.i("train.threads")));
   Device dev = Device::parse(c.s("train.device"));
   auto val_ds = open_split(c, c.s("data.val_split"));
@@ -258,7 +272,8 @@ int eval_main(int argc, char** argv) {
   model.to(dev);
   SegMetrics m = evaluate(model, val_ds, test_pipeline_of(c), inference_of(c), dev, c.i("eval.max_images"), int(c.i("data.workers")));
   std::fputs(m.table(val_ds->class_names()).c_str(), stdout);
-  std::string out = p.has("--out") ? p.str("--out") : (fs::path(ck).replace_extension("").string() + ".eval.json");
+  const std::string mode = c.s("eval.mode") == "whole" ? "" : "." + c.s("eval.mode");  // slide never replaces whole
+  std::string out = p.has("--out") ? p.str("--out") : (fs::path(ck).replace_extension("").string() + mode + ".eval.json");
   write_text_atomically(out, m.json(val_ds->class_names()) + "\n");
   std::printf("results written to %s\n", out.c_str());
   return 0;

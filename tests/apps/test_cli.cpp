@@ -110,6 +110,27 @@ BOOST_AUTO_TEST_CASE(train_eval_predict_and_exact_resume) {
   Run es = sh("{mdp} eval --config " + a + "/config.yaml --checkpoint " + a + "/iter_4.safetensors --mode slide "
               "--set eval.crop='[32, 32]' --set eval.stride='[16, 16]'");
   BOOST_TEST(es.rc == 0, es.out);
+  BOOST_TEST(fs::exists(a + "/iter_4.slide.eval.json"));  // the whole-image result is kept
+  BOOST_TEST(read_file(a + "/iter_4.eval.json") != read_file(a + "/iter_4.slide.eval.json"));
+  // --print-config: the resolved config, nothing run or written
+  Run pc = sh("{mdp} eval --config " + a + "/config.yaml --print-config --set eval.mode=slide");
+  BOOST_TEST(pc.rc == 0, pc.out);
+  BOOST_TEST(contains(pc.out, "mode: \"slide\""), pc.out);
+  BOOST_TEST(!contains(pc.out, "mIoU"), pc.out);
+  Run pt = sh("{mdp} train --resume --work-dir " + b + " --print-config --set train.threads=1");
+  BOOST_TEST(pt.rc == 0, pt.out);
+  BOOST_TEST(contains(pt.out, "depth: 18"), pt.out);
+  BOOST_TEST(contains(pt.out, "threads: 1"), pt.out);
+  BOOST_TEST(!contains(pt.out, "resumed"), pt.out);
+  BOOST_TEST(contains(sh("{mdp} eval --help-keys").out, "eval.mode"));
+
+  // Issue 22, item 6: the checkpoint names its model; predict needs no model flags
+  std::string named = root + "/named";
+  Run pn = sh("{mdp} predict --checkpoint " + a + "/iter_4.safetensors --input " + data + "/shapes_a/images/train_00000.png --output " +
+              named + " --no-resize");
+  BOOST_TEST(pn.rc == 0, pn.out);
+  BOOST_TEST(contains(pn.out, "ResNet-18 width 0.125, 5 classes (from the checkpoint)"), pn.out);
+  BOOST_TEST(fs::exists(named + "/train_00000.png"));
 
   std::string pred = root + "/pred";
   Run p = sh("{mdp} predict --checkpoint " + a + "/iter_4.safetensors --input " + data + "/shapes_c/images --output " + pred +
