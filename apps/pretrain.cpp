@@ -485,6 +485,7 @@ int pretrain_main(int argc, char** argv) {
   std::printf("memory: parameters %.1f MiB%s, gradients %.1f MiB, momentum %.1f MiB\n", double(summary.param_bytes) / (1 << 20),
               is_mdp ? " (+ the same again for the key network)" : "", double(summary.grad_bytes) / (1 << 20),
               double(summary.grad_bytes) / (1 << 20));
+  std::fflush(stdout);  // the header at once, also into a pipe or a log file (the memory check is mdp train's only)
 
   std::string log = (fs::path(work) / "log.jsonl").string();
   if (resume) trim_log(log, start);  // what was logged after the checkpoint runs again
@@ -557,7 +558,7 @@ int pretrain_main(int argc, char** argv) {
         if (mw.defined())  // with blending, only hard-labelled pixels update the bank
           y8 = ops::where(ops::compare(ops::CompareOp::Eq, ops::reshape(mw, y8.shape()), 1.0), y8, ignore_t);
         loss = r.loss;
-        detail = fmt::format("proto {:.3f} sc {:.3f} filled {}", r.proto, r.sparse, bank.num_filled());
+        detail = fmt::format("proto {:.3f} sc {:.3f}", r.proto, r.sparse);  // "filled" after the bank's update below
         json = fmt::format("\"proto\": {:.6f}, \"sparse\": {:.6f}, \"pixels\": {}", r.proto, r.sparse, r.pixels);
       } else {
         PixelContrastResult r = pixel_contrast_loss(z, y8, pco, sample_gen);
@@ -588,6 +589,7 @@ int pretrain_main(int argc, char** argv) {
       NoGradGuard ng;
       momentum_update(*nets.key, *nets.query, key_momentum);
       bank.update(forward(*nets.key, x), y8);
+      detail += fmt::format(" filled {}", bank.num_filled());  // as the log line reports it
     }
     double lv = loss.item();
     MDP_CHECK(std::isfinite(lv), "mdp pretrain: the loss became {} at iteration {} (lower train.lr?)", lv, it);

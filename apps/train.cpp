@@ -46,6 +46,8 @@ std::vector<Key> train_schema() {
       {"train.freeze_backbone", Type::Bool, "false", "backbone frozen: no gradients, batch norm in eval mode (linear probe)"},
       {"train.no_decay_norm_bias", Type::Bool, "false", "no weight decay for norms and biases"},
       {"train.grad_clip", Type::Float, "0", "clip gradients to this global norm (0: off)"},
+      {"train.memory_check", Type::Bool, "true", "before the first iteration: stop if the run's estimated peak memory exceeds what is available"},
+      {"train.memory_limit_mb", Type::Float, "0", "the memory the run may use, in MiB (0: the system's MemAvailable)"},
       {"train.accumulate", Type::Int, "1", "micro-batches per optimizer step"},
       {"train.aux_weight", Type::Float, "0.4", "auxiliary head loss weight"},
       {"train.log_interval", Type::Int, "50", "iterations between log lines"},
@@ -69,6 +71,42 @@ void plot_log(const std::string& log, const std::string& svg) {
 }
 
 std::string bytes(int64_t b) { return fmt::format("{:.1f} MiB", double(b) / (1 << 20)); }
+
+// MemAvailable of /proc/meminfo in bytes (-1 where there is none).
+int64_t available_memory() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  int64_t kib = 0;
+  std::string unit;
+  while (in >> key >> kib >> unit)
+    if (key == "MemAvailable:") return kib * 1024;
+  return -1;
+}
+
+// The activation memory of one image: a batch-1 forward and backward at the crop size, measured by the
+// allocator. The model is in eval mode for it (batch-norm statistics and dropout untouched, no random
+// numbers drawn), and every iteration clears the gradients first, so the run itself is unchanged.
+int64_t activations_per_image(nn::DeepLabV3& model, const Config& c, Device dev, bool bf16) {
+  Allocator& alloc = allocator_for(dev);
+  auto crop = c.il("data.crop");
+  alloc.reset_peak();
+  int64_t before = alloc.stats().current_bytes;
+  model.eval();
+  {
+    Tensor x = ops::zeros({1, 3, crop[0], crop[1]}, DType::Float32, dev);
+    nn::SegOutputs out;
+    {
+      AutocastGuard autocast(bf16);
+      out = model.forward_all(x);
+    }
+    Tensor loss = sum(out.out);
+    if (out.aux.defined()) loss = add(loss, sum(out.aux));
+    backward(loss);
+  }
+  int64_t per_image = alloc.stats().peak_bytes - before;  // (the gradients it leaves are cleared by the first step)
+  model.train();
+  return per_image;
+}
 
 InferenceOptions inference_of(const Config& c) { return {c.s("eval.mode"), c.il("eval.crop"), c.il("eval.stride")}; }
 
@@ -166,6 +204,21 @@ int train_main(int argc, char** argv) {
   std::printf("memory: parameters %s, gradients %s, optimizer state %s; activations are measured in the first iteration\n",
               bytes(summary.param_bytes).c_str(), bytes(summary.grad_bytes).c_str(), bytes(opt_bytes).c_str());
   std::printf("work dir: %s\n", work.c_str());
+  std::fflush(stdout);  // the header at once, also into a pipe or a log file
+  if (c.b("train.memory_check") && dev.is_cpu()) {
+    int64_t per_image = activations_per_image(model, c, dev, bf16);
+    int64_t avail = c.f("train.memory_limit_mb") > 0 ? int64_t(c.f("train.memory_limit_mb") * (1 << 20)) : available_memory();
+    int64_t need = summary.param_bytes + summary.grad_bytes + opt_bytes + per_image * lo.batch_size;
+    std::printf("memory: estimated peak %s (activations about %s per image, from a batch-1 pass), %s available\n",
+                bytes(need).c_str(), bytes(per_image).c_str(), avail < 0 ? "unknown" : bytes(avail).c_str());
+    std::fflush(stdout);
+    MDP_CHECK(avail < 0 || double(need) < 0.9 * double(avail),
+              "mdp train: this run needs about {} (parameters, gradients and optimizer state {}, activations about {} per "
+              "image at batch {}), more than 90% of the {} available; lower train.batch (with train.accumulate to keep the "
+              "batch), data.crop or model.depth, use train.precision=bf16, or set train.memory_check=false to try anyway",
+              bytes(need), bytes(summary.param_bytes + summary.grad_bytes + opt_bytes), bytes(per_image), lo.batch_size,
+              bytes(avail));
+  }
 
   std::string log = (fs::path(work) / "log.jsonl").string();
   if (resume) trim_log(log, start);  // what was logged after the checkpoint runs again

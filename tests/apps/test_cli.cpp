@@ -245,6 +245,23 @@ BOOST_AUTO_TEST_CASE(runs_never_mix) {
   fs::remove_all(root);
 }
 
+// Issue 22, item 3: the peak memory is estimated before the first iteration (a batch-1 pass) and a run
+// that would not fit stops with the estimate, the memory available and the keys to change.
+BOOST_AUTO_TEST_CASE(memory_is_checked_before_the_first_iteration) {
+  std::string root = scratch("memory");
+  Run ok = sh("{mdp} train" + tiny_train_args(root + "/ok", root + "/data") + " --set train.iters=1");
+  BOOST_TEST_REQUIRE(ok.rc == 0, ok.out);
+  BOOST_TEST(contains(ok.out, "memory: estimated peak"), ok.out);
+  Run big = sh("{mdp} train" + tiny_train_args(root + "/big", root + "/data") +
+               " --set train.iters=1 --set train.batch=16 --set train.memory_limit_mb=2");
+  BOOST_TEST(big.rc == 1, big.out);
+  BOOST_TEST(contains(big.out, "more than 90% of the 2.0 MiB available"), big.out);
+  BOOST_TEST(contains(big.out, "train.batch"), big.out);
+  BOOST_TEST(!fs::exists(root + "/big/log.jsonl"));  // stopped before the first iteration
+  BOOST_TEST(contains(big.out, "work dir:"), big.out);  // the header came first, though stdout is a pipe
+  fs::remove_all(root);
+}
+
 BOOST_AUTO_TEST_CASE(pretrain_and_finetune_from_its_backbone) {
   std::string root = scratch("pretrain"), w = root + "/pt";
   std::string args = " --work-dir " + w + " --set data.roots='[\"" + root + "/data\"]'"
@@ -259,6 +276,12 @@ BOOST_AUTO_TEST_CASE(pretrain_and_finetune_from_its_backbone) {
     BOOST_TEST(fs::exists(w + "/" + f), f);
   BOOST_TEST(contains(read_file(w + "/log.jsonl"), "\"cos_across\""));
   BOOST_TEST(contains(r2.out, "filled"));
+  {  // the progress line's "filled N" is the log's, after the bank's update (issue 22, item 7)
+    std::string log = read_file(w + "/log.jsonl");
+    size_t at = log.rfind("\"filled\": "), shown = r2.out.rfind("filled ");
+    BOOST_TEST_REQUIRE((at != std::string::npos && shown != std::string::npos));
+    BOOST_TEST(std::stoi(log.substr(at + 10)) == std::stoi(r2.out.substr(shown + 7)), r2.out);
+  }
   Run json = check_json(w);  // log.jsonl holds cos_across, undefined (null) while a dataset has no prototype
   BOOST_TEST(json.rc == 0, json.out);
   Run ft = sh("{mdp} train" + tiny_train_args(root + "/ft", root + "/data") + " --set train.iters=1 --set model.pretrained=" + w +
