@@ -17,6 +17,8 @@
 
 #include <omp.h>
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -280,8 +282,10 @@ int pretrain_main(int argc, char** argv) {
   auto weights = c.fl("data.weights");
   auto unlabeled_idx = c.il("data.unlabeled");
   MDP_CHECK(!names.empty(), "config: data.datasets is empty");
-  MDP_CHECK(roots.empty() || roots.size() == names.size() || roots.size() == 1,
-            "config: data.roots has {} entries for {} datasets", roots.size(), names.size());
+  const bool all_generated = std::all_of(names.begin(), names.end(), [](const std::string& n) { return n.rfind("generated:", 0) == 0; });
+  MDP_CHECK(roots.empty() || roots.size() == names.size() || (roots.size() == 1 && all_generated),
+            "config: data.roots has {} entries for {} datasets ({}); give one root per dataset, in the order of data.datasets "
+            "(one root serves several only when all are generated domains)", roots.size(), names.size(), fmt::join(names, ", "));
   MDP_CHECK(splits.empty() || splits.size() == names.size(), "config: data.splits has {} entries for {} datasets", splits.size(),
             names.size());
   MDP_CHECK(weights.empty() || weights.size() == names.size(), "config: data.weights has {} entries for {} datasets",
@@ -433,6 +437,8 @@ int pretrain_main(int argc, char** argv) {
     start = resumed.step;
     stage = stage_of(std::min(start, iters - 1), iters, stage_weights);
   }
+  MDP_CHECK(ls->size() >= lopt.batch_size, "config: the datasets hold {} training images in all, fewer than one batch of "
+            "train.batch {}; lower train.batch", ls->size(), lopt.batch_size);
   std::unique_ptr<data::Loader> loader = loader_for(stage);
   nn::LrSchedule schedule = schedule_for(stage);
   auto parse_rng = [](const std::string& text) {

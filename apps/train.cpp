@@ -184,6 +184,11 @@ int train_main(int argc, char** argv) {
   lo.seed = uint64_t(c.i("train.seed"));
   MDP_CHECK(lo.batch_size > 0 && c.i("train.iters") > 0 && c.i("train.accumulate") > 0,
             "config: train.batch, train.iters and train.accumulate must be positive");
+  MDP_CHECK(train_ds->size() >= lo.batch_size,
+            "config: {} '{}' has {} training images (data.repeat {}), fewer than one batch of train.batch {}; repeat the "
+            "split with data.repeat={} (MMSeg's RepeatDataset) or lower train.batch", c.s("data.dataset"), c.s("data.train_split"),
+            train_ds->size(), c.i("data.repeat"), lo.batch_size,
+            c.i("data.repeat") * ((lo.batch_size + train_ds->size() - 1) / std::max<int64_t>(1, train_ds->size())));
   data::Loader loader(train_ds, train_pipeline_of(c), lo);
 
   int64_t start = 0;

@@ -245,6 +245,23 @@ BOOST_AUTO_TEST_CASE(runs_never_mix) {
   fs::remove_all(root);
 }
 
+// Issue 22, item 2: the shipped configs reach the sample data with data.root(s); what stops them says how.
+BOOST_AUTO_TEST_CASE(configs_reach_the_sample_data) {
+  std::string w = scratch("sample");
+  const std::string voc = " --set data.root=../shared/data/VOCdevkit/VOC2012 --set model.depth=18 --set train.iters=1";
+  Run small = sh("{mdp} train --config configs/deeplabv3_r50_voc12aug_20k.yaml --work-dir " + w + "/a" + voc);
+  BOOST_TEST(small.rc == 1, small.out);
+  BOOST_TEST(contains(small.out, "fewer than one batch of train.batch 16; repeat the split with data.repeat="), small.out);
+  Run roots = sh("{mdp} pretrain --config configs/pretrain/mdp_r50_voc12aug-ade20k_100e.yaml --work-dir " + w +
+                 "/b --set data.roots='[../shared/data/VOCdevkit/VOC2012]' --set train.iters=1");
+  BOOST_TEST(roots.rc == 1, roots.out);
+  BOOST_TEST(contains(roots.out, "data.roots has 1 entries for 2 datasets (voc, ade20k); give one root per dataset"), roots.out);
+  Run ok = sh("{mdp} train --config configs/deeplabv3_r50_voc12aug_20k.yaml --work-dir " + w + "/c" + voc +
+              " --set data.repeat=4 --set train.batch=2 --set train.eval_interval=0 --set data.crop='[128, 128]'");
+  BOOST_TEST(ok.rc == 0, ok.out);
+  fs::remove_all(w);
+}
+
 // Issue 22, item 3: the peak memory is estimated before the first iteration (a batch-1 pass) and a run
 // that would not fit stops with the estimate, the memory available and the keys to change.
 BOOST_AUTO_TEST_CASE(memory_is_checked_before_the_first_iteration) {
