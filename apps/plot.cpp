@@ -187,7 +187,10 @@ void write_heatmap(const std::string& path, const std::string& title, const std:
 void write_bar_chart(const std::string& path, const std::string& title, const std::vector<std::string>& names,
                      const std::vector<double>& values, const std::vector<double>& errors,
                      const std::vector<double>& reference, const std::string& reference_label) {
-  double bw = 46, left = 60, h = 320, top = 40, bottom = 150;
+  double bw = 46, left = 60, top = 40, bottom = 150;
+  for (const std::string& n : names)  // labels at 60 degrees: their height is sin(60) of their width
+    bottom = std::max(bottom, 24 + 0.87 * text_width(n, 10));
+  const double h = std::ceil(top + 130 + bottom);  // a 130-pixel plot area above the labels
   double w = left + bw * double(names.size()) + 40;
   double vmax = 1e-9;
   for (size_t i = 0; i < values.size(); ++i) {
@@ -198,7 +201,7 @@ void write_bar_chart(const std::string& path, const std::string& title, const st
   vmax = ticks.back();
   w = std::max(w, 20 + text_width(title, 14));
   auto Y = [&](double v) { return top + (h - top - bottom) * (1 - v / vmax); };
-  std::string s = fmt::format("<svg xmlns='http://www.w3.org/2000/svg' width='{:.0f}' height='{}' font-family='sans-serif'>\n"
+  std::string s = fmt::format("<svg xmlns='http://www.w3.org/2000/svg' width='{:.0f}' height='{:.0f}' font-family='sans-serif'>\n"
                               "<text x='10' y='20' font-size='14'>{}</text>\n", w, h, esc(title));
   s += fmt::format("<line x1='{}' y1='{}' x2='{}' y2='{}' stroke='black'/>\n", left, Y(0), left + bw * double(names.size()) + 20, Y(0));
   for (double v : ticks) {

@@ -87,6 +87,13 @@ BOOST_AUTO_TEST_CASE(heatmap_has_a_colour_scale_and_bars_mark_missing_values) {
   std::string bars = slurp(d / "bars.svg");
   BOOST_TEST(bars.find("n/a") != std::string::npos);
   BOOST_TEST(bars.find("nan") == std::string::npos);
+  // a long bar label (rotated 60 degrees) fits: the chart is tall enough for it
+  const std::string label = "classification on the ImageNet analogue";
+  write_bar_chart((d / "long.svg").string(), "mIoU", {"scratch", label}, {20.5, 22.0}, {1.0, 1.0}, {NAN, NAN}, "");
+  std::string tall = slurp(d / "long.svg");
+  size_t at = tall.find("height='");
+  BOOST_TEST_REQUIRE(at != std::string::npos);
+  BOOST_TEST(std::stod(tall.substr(at + 8)) >= 40 + 130 + 0.87 * 0.6 * 10 * double(label.size()), tall.substr(0, 200));
   fs::remove_all(d);
 }
 
