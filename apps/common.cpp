@@ -217,7 +217,7 @@ void refuse_earlier_run(const char* command, const std::string& work, bool move_
 bool changes_meaning(const std::string& key) {
   static const char* free_keys[] = {"train.threads", "train.device", "train.log_interval", "train.eval_interval",
                                     "train.checkpoint_interval", "train.iters", "data.workers", "data.root", "data.roots",
-                                    "train.tensorboard"};  // train.iters: a run may be extended
+                                    "train.tensorboard"};
   for (const char* k : free_keys)
     if (key == k) return false;
   return key.rfind("model.", 0) == 0 || key.rfind("data.", 0) == 0 || key.rfind("train.", 0) == 0 ||
@@ -259,18 +259,11 @@ bool setup_run(const char* command, const char* summary, const char* default_wor
   }
   run.work = p.str("--work-dir");
   run.resume = p.has("--resume");
-  if (p.has("--print-config")) {  // nothing is checked or written but the config itself
-    if (run.resume) c.load_string(nn::load_training_state((fs::path(run.work) / "latest.state.safetensors").string()).extra.at("config"),
-                                  "of the checkpoint");
-    if (p.has("--config")) c.load_file(p.str("--config"));
-    for (auto& s : p.all("--set")) c.set(s);
-    std::fputs(c.yaml().c_str(), stdout);
-    return false;
-  }
   run.stop_after = p.integer("--stop-after");
+  const bool print_only = p.has("--print-config");  // nothing is checked or written but the config itself
   if (p.has("--move-aside") && run.resume)
     throw cli::UsageError(fmt::format("mdp {}: --move-aside starts afresh and --resume continues: give one", command));
-  if (!run.resume) refuse_earlier_run(command, run.work, p.has("--move-aside"));
+  if (!run.resume && !print_only) refuse_earlier_run(command, run.work, p.has("--move-aside"));
   std::map<std::string, std::string> saved;
   if (run.resume) {
     std::string state = (fs::path(run.work) / "latest.state.safetensors").string();
@@ -281,6 +274,10 @@ bool setup_run(const char* command, const char* summary, const char* default_wor
   }
   if (p.has("--config")) c.load_file(p.str("--config"));
   for (auto& s : p.all("--set")) c.set(s);
+  if (print_only) {
+    std::fputs(c.yaml().c_str(), stdout);
+    return false;
+  }
   if (run.resume && !p.has("--force")) refuse_changed_meaning(command, saved, c.values());
   return true;
 }
