@@ -5,7 +5,7 @@ BUILD_DIR  ?= build/$(shell echo $(BUILD_TYPE) | tr A-Z a-z)
 JOBS       ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps configure build test demo asan clean
+.PHONY: all deps configure build test demo asan gpu-bundle clean
 
 all: build
 
@@ -24,6 +24,10 @@ test: build
 
 demo: build
 	@$(BUILD_DIR)/apps/mdp demo
+
+# The GPU check's bundle (scripts/gpu-check.sh): built here, run on a GPU machine (docs/gpu.md).
+gpu-bundle:
+	@bash scripts/gpu-check.sh bundle
 
 asan:
 	@$(MAKE) --no-print-directory test BUILD_TYPE=Asan
