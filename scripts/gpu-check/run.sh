@@ -144,21 +144,26 @@ cuda_step model-parity 90 mdp_run "$T" --run_test=model_parity --log_level=messa
 # bench: each workload and precision, mdp then the peer, under one step limit; results as JSON lines.
 bench_all() {
   [ -n "$RUNTIME_PROBLEM" ] && { echo "not run: $RUNTIME_PROBLEM"; return 1; }
-  local w b s p cpu_threads
+  local w b s p cpu_threads failed=0
   cpu_threads=$(nproc 2>/dev/null || echo 4)
   for spec in resnet50-train:32:224 resnet50-infer:64:224 deeplabv3-train:4:512 deeplabv3-infer:4:512 mdp-pretrain:4:512; do
     IFS=: read -r w b s <<< "$spec"
     for p in fp32 bf16; do
       local args=(--workload "$w" --batch "$b" --size "$s" --steps 10 --warmup 3 --device cuda --precision "$p" --threads "$cpu_threads")
       echo "== mdp bench ${args[*]}"
-      timeout 30 env LD_LIBRARY_PATH="$MDP_LD" "$P/bin/mdp" bench "${args[@]}" > "$OUT/bench/$w.$p.mdp.out" 2>&1
-      echo "   exit $?: $(grep '^{' "$OUT/bench/$w.$p.mdp.out" | tail -1)"
+      timeout 30 env LD_LIBRARY_PATH="$MDP_LD" "$P/bin/mdp" bench "${args[@]}" > "$OUT/bench/$w.$p.mdp.out" 2>&1 ||
+        { failed=$((failed + 1)); echo "   error: mdp bench $w $p failed: $(tail -1 "$OUT/bench/$w.$p.mdp.out")"; }
+      echo "   $(grep '^{' "$OUT/bench/$w.$p.mdp.out" | tail -1)"
       echo "== torch_peer.py ${args[*]}"
-      timeout 40 python3 "$P/peer/torch_peer.py" "${args[@]}" > "$OUT/bench/$w.$p.peer.out" 2>&1
-      echo "   exit $?: $(grep '^{' "$OUT/bench/$w.$p.peer.out" | tail -1)"
+      timeout 40 python3 "$P/peer/torch_peer.py" "${args[@]}" > "$OUT/bench/$w.$p.peer.out" 2>&1 ||
+        { failed=$((failed + 1)); echo "   error: torch_peer.py $w $p failed: $(tail -1 "$OUT/bench/$w.$p.peer.out")"; }
+      echo "   $(grep '^{' "$OUT/bench/$w.$p.peer.out" | tail -1)"
     done
   done
+  [ "$failed" = 0 ] || { echo "error: $failed of 20 bench runs failed"; return 1; }
 }
+export -f bench_all
+export P OUT HERE
 cuda_step bench 200 bench_all
 
 # train: the same seed on the CPU and on CUDA; report.py compares the losses per iteration.
@@ -167,8 +172,7 @@ train_on() {  # train_on DEVICE
   mdp_run "$P/bin/mdp" train --config "$HERE/train-check.yaml" --work-dir "$OUT/train-$1" \
     --set train.device="$1" --set train.threads="$(nproc 2>/dev/null || echo 4)"
 }
-export -f mdp_run bench_all train_on
-export P OUT HERE MDP_LD RUNTIME_PROBLEM
+export -f train_on
 step train-cpu 60 train_on cpu
 cuda_step train-cuda 45 train_on cuda
 if command -v python3 >/dev/null 2>&1; then cuda_step train-compare 15 python3 "$HERE/report.py" compare-train "$OUT"

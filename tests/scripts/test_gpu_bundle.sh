@@ -57,4 +57,19 @@ for elf in "$P/bin/mdp" "$P/bin/test_cuda" "$P/lib/libmdp_cuda.so"; do
     esac
   done
 done
+# With a GPU listed (a fake nvidia-smi) but no device behind it, the CUDA steps run and fail with the
+# reason, test_cuda skips, the CPU side still passes, and run.sh exits 1.
+mkdir -p "$W/fake"
+printf '#!/bin/sh\necho "NVIDIA H200 (fake), 580.00, 143771 MiB"\n' > "$W/fake/nvidia-smi"
+chmod +x "$W/fake/nvidia-smi"
+rc=0
+env -i PATH="$W/fake:/usr/bin:/bin" bash "$W/bundle/run.sh" --out "$W/out-fake" > "$W/run-fake.log" 2>&1 || rc=$?
+[ "$rc" = 1 ] || { cat "$W/run-fake.log"; fail "run.sh with failing CUDA steps exited with $rc"; }
+status() { awk -F'\t' -v s="$1" '$1 == s { print $2 }' "$W/out-fake/steps.tsv"; }
+for s in cuda-runtime cuda-ops autocast model-parity; do [ "$(status $s)" = skip ] || fail "fake GPU: $s '$(status $s)'"; done
+for s in bench train-cuda; do [ "$(status $s)" = fail ] || fail "fake GPU: $s '$(status $s)', expected fail"; done
+[ "$(status train-cpu)" = pass ] || fail "fake GPU: train-cpu '$(status train-cpu)'"
+grep -q "no CUDA backend can run here" "$W/out-fake/steps.tsv" || fail "fake GPU: the failure's reason is not in steps.tsv"
+grep -q "GPU: NVIDIA H200 (fake)" "$W/out-fake/gpu-report.md" || fail "fake GPU: the report does not name the GPU"
+[ "$(ls "$W/out-fake/bench" | wc -l)" = 20 ] || fail "fake GPU: not every bench run was tried"
 echo "gpu bundle: all checks passed"
