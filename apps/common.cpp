@@ -28,6 +28,15 @@ std::vector<Key> data_keys() {
       {"data.generated_size", Type::IntList, "[64, 64]", "generated: image width and height"},
       {"data.generated_images", Type::IntList, "[200, 50]", "generated: train, val (and test) images per domain"},
       {"data.seed", Type::Int, "0", "generated: rendering seed"},
+      // folder: each key set here overrides <root>/layout.txt; without that file they describe the layout.
+      {"data.image_dir", Type::String, "", "folder: images folder under the root (empty: layout.txt's, else images)"},
+      {"data.label_dir", Type::String, "", "folder: label maps folder under the root (empty: layout.txt's, else labels)"},
+      {"data.image_suffix", Type::String, "", "folder: image file ending, as _img.jpg (empty: layout.txt's, else .jpg)"},
+      {"data.label_suffix", Type::String, "", "folder: label file ending, as _gt.png (empty: layout.txt's, else .png)"},
+      {"data.split_file", Type::String, "", "folder: ids of a split, {split} replaced by it, as splits/{split}.txt (empty: layout.txt's, else every image)"},
+      {"data.classes_file", Type::String, "", "folder: class names, one per line (empty: layout.txt's)"},
+      {"data.num_classes", Type::Int, "0", "folder: classes named class_0.. when there is no classes file (0: layout.txt's)"},
+      {"data.reduce_zero_label", Type::String, "auto", "folder: auto (layout.txt's, else false) | true (0 is ignored, v -> v-1) | false"},
       {"data.train_split", Type::String, "train", "training split"},
       {"data.val_split", Type::String, "val", "evaluation split"},
       {"data.scale", Type::IntList, "[2048, 512]", "RandomResize / test Resize scale (long side, short side)"},
@@ -62,10 +71,40 @@ std::vector<Key> eval_keys() {
   };
 }
 
-std::shared_ptr<data::Dataset> open_dataset(const std::string& kind, const std::string& root, const std::string& split,
-                                            const std::string& domain, uint64_t seed, std::vector<int64_t> size,
-                                            std::vector<int64_t> images) {
+namespace {
+// data.dataset = folder: the data.<field> keys that are set, over <root>/layout.txt (data/check.cpp reads
+// it when present). Without that file, a root that may be read-only is described by the keys alone.
+void apply_folder_keys(const Config& c, const std::string& root, data::DataCheckOptions& o) {
+  auto text = [&](const char* key, std::string& field, bool& set) {
+    if (!c.s(key).empty()) field = c.s(key), set = true;
+  };
+  text("data.image_dir", o.folder.image_dir, o.set_image_dir);
+  text("data.label_dir", o.folder.label_dir, o.set_label_dir);
+  text("data.image_suffix", o.folder.image_suffix, o.set_image_suffix);
+  text("data.label_suffix", o.folder.label_suffix, o.set_label_suffix);
+  text("data.split_file", o.folder.split_file, o.set_split_file);
+  text("data.classes_file", o.folder.classes_file, o.set_classes_file);
+  if (o.set_split_file) {  // "{split}" as in layout.txt
+    size_t at = o.folder.split_file.find("{split}");
+    if (at != std::string::npos) o.folder.split_file.replace(at, 7, o.split);
+  }
+  const int64_t n = c.i("data.num_classes");
+  MDP_CHECK(n >= 0, "config: data.num_classes must be 0 (layout.txt's) or more, got {}", n);
+  if (n > 0) o.folder.num_classes = int(n), o.set_num_classes = true;
+  const std::string rz = c.s("data.reduce_zero_label");
+  MDP_CHECK(rz == "auto" || rz == "true" || rz == "false", "config: data.reduce_zero_label must be auto, true or false, got '{}'", rz);
+  if (rz != "auto") o.folder.reduce_zero_label = rz == "true", o.set_reduce_zero_label = true;
+  MDP_CHECK(fs::exists(fs::path(root) / "layout.txt") || o.set_classes_file || o.set_num_classes,
+            "data: folder dataset {} has no layout.txt: describe it with data.num_classes or data.classes_file (and "
+            "data.image_dir, data.label_dir, data.image_suffix, data.label_suffix, data.split_file as needed)", root);
+}
+}  // namespace
+
+std::shared_ptr<data::Dataset> open_dataset(const Config& c, const std::string& kind, const std::string& root,
+                                            const std::string& split, const std::string& domain) {
   if (kind == "generated") {
+    const uint64_t seed = uint64_t(c.i("data.seed"));
+    const std::vector<int64_t> size = c.il("data.generated_size"), images = c.il("data.generated_images");
     MDP_CHECK(size.size() == 2 && (images.size() == 2 || images.size() == 3),
               "data: generated_size needs two values (width, height) and generated_images two or three (train, val, test)");
     // The domain's family: the demo's shapes_* or the paper-ablations benchmark's world_* (data/generated.h).
@@ -92,6 +131,7 @@ std::shared_ptr<data::Dataset> open_dataset(const std::string& kind, const std::
   o.split = split;
   MDP_CHECK(!root.empty(), "data: data.root is empty (the {} dataset's directory)", kind);
   MDP_CHECK(fs::exists(root), "data: dataset root '{}' does not exist", root);
+  if (kind == "folder") apply_folder_keys(c, root, o);
   return data::open_dataset(o);
 }
 
@@ -116,8 +156,7 @@ class RepeatDataset : public data::Dataset {
 }  // namespace
 
 std::shared_ptr<data::Dataset> open_split(const Config& c, const std::string& split, bool training) {
-  auto ds = open_dataset(c.s("data.dataset"), c.s("data.root"), split, c.s("data.domain"), uint64_t(c.i("data.seed")),
-                         c.il("data.generated_size"), c.il("data.generated_images"));
+  auto ds = open_dataset(c, c.s("data.dataset"), c.s("data.root"), split, c.s("data.domain"));
   int64_t times = c.i("data.repeat");
   MDP_CHECK(times >= 1, "config: data.repeat must be at least 1, got {}", times);
   if (!training || times == 1) return ds;

@@ -22,13 +22,12 @@ std::vector<Key> data_keys();
 std::vector<Key> model_keys();
 std::vector<Key> eval_keys();
 
-// The dataset named by data.dataset / data.root (or by explicit arguments) for a split. For
-// "generated", the domain data.domain of the generated dataset under data.root, written first if the
-// root has none (deterministic by data.seed).
-std::shared_ptr<data::Dataset> open_dataset(const std::string& kind, const std::string& root, const std::string& split,
-                                            const std::string& domain = "", uint64_t generate_seed = 0,
-                                            std::vector<int64_t> generate_size = {64, 64},
-                                            std::vector<int64_t> generate_images = {200, 50});
+// The dataset of one kind (voc, ..., folder, generated) under root, for a split; the rest comes from the
+// config c. For "generated", the domain `domain` of the generated dataset under root, written first if
+// the root has none (data.seed, data.generated_size, data.generated_images). For "folder", root's
+// layout.txt with the data.image_dir, ... keys over it (or the keys alone without that file).
+std::shared_ptr<data::Dataset> open_dataset(const Config& c, const std::string& kind, const std::string& root,
+                                            const std::string& split, const std::string& domain = "");
 // training: with data.repeat > 1 the split is repeated (RepeatDataset).
 std::shared_ptr<data::Dataset> open_split(const Config& c, const std::string& split, bool training = false);
 data::PipelineOptions train_pipeline_of(const Config& c);

@@ -302,8 +302,7 @@ int pretrain_main(int argc, char** argv) {
     }
     std::string root = roots.empty() ? (fs::path(work) / "data").string() : roots[roots.size() == 1 ? 0 : i];
     std::string split = splits.empty() ? c.s("data.train_split") : splits[i];
-    std::shared_ptr<const data::Dataset> ds = open_dataset(kind, root, split, domain, uint64_t(c.i("data.seed")),
-                                                           c.il("data.generated_size"), c.il("data.generated_images"));
+    std::shared_ptr<const data::Dataset> ds = open_dataset(c, kind, root, split, domain);
     if (std::find(unlabeled_idx.begin(), unlabeled_idx.end(), int64_t(i)) != unlabeled_idx.end())
       ds = std::make_shared<WithoutLabels>(ds);
     double w = weights.empty() ? double(ds->size()) : weights[i];

@@ -262,6 +262,36 @@ BOOST_AUTO_TEST_CASE(configs_reach_the_sample_data) {
   fs::remove_all(w);
 }
 
+// Issue 22, item 7: a folder dataset described by config keys alone, on a read-only root without
+// layout.txt (MMSegmentation's pseudo_dataset: imgs/*_img.jpg, gts/*_gt.png, splits/{train,val}.txt).
+BOOST_AUTO_TEST_CASE(folder_layout_from_config_keys) {
+  std::string w = scratch("folder_keys");
+  const std::string root = "../shared/data/pseudo_dataset";
+  BOOST_TEST_REQUIRE(!fs::exists(root + "/layout.txt"));
+  const std::string common = " --set data.dataset=folder --set data.root=" + root +
+                             " --set data.image_dir=imgs --set data.label_dir=gts --set data.image_suffix=_img.jpg"
+                             " --set data.label_suffix=_gt.png --set data.split_file='splits/{split}.txt'"
+                             " --set model.depth=18 --set model.width=0.125 --set model.channels=8 --set train.batch=2"
+                             " --set data.crop='[64, 64]' --set data.scale='[128, 64]' --set data.workers=1"
+                             " --set train.iters=2 --set train.log_interval=1";
+  Run none = sh("{mdp} train --work-dir " + w + "/none" + common);
+  BOOST_TEST(none.rc == 1, none.out);
+  BOOST_TEST(contains(none.out, "has no layout.txt: describe it with data.num_classes or data.classes_file"), none.out);
+  Run ok = sh("{mdp} train --work-dir " + w + "/ok" + common + " --set data.num_classes=4");
+  BOOST_TEST(ok.rc == 0, ok.out);
+  BOOST_TEST(contains(ok.out, "class_3"), ok.out);  // the final evaluation's table names all four classes
+  BOOST_TEST(fs::exists(w + "/ok/iter_2.safetensors"));
+  BOOST_TEST(!fs::exists(root + "/layout.txt"));  // nothing written into the dataset
+  // "{split}" follows the split: one without a list file is named in the error.
+  Run missing = sh("{mdp} train --work-dir " + w + "/missing" + common + " --set data.num_classes=4 --set data.val_split=test");
+  BOOST_TEST(missing.rc == 1, missing.out);
+  BOOST_TEST(contains(missing.out, "splits/test.txt"), missing.out);
+  Run bad = sh("{mdp} train --work-dir " + w + "/bad" + common + " --set data.num_classes=4 --set data.reduce_zero_label=yes");
+  BOOST_TEST(bad.rc == 1, bad.out);
+  BOOST_TEST(contains(bad.out, "data.reduce_zero_label must be auto, true or false, got 'yes'"), bad.out);
+  fs::remove_all(w);
+}
+
 // Issue 22, item 3: the peak memory is estimated before the first iteration (a batch-1 pass) and a run
 // that would not fit stops with the estimate, the memory available and the keys to change.
 BOOST_AUTO_TEST_CASE(memory_is_checked_before_the_first_iteration) {
