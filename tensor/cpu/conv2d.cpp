@@ -4,7 +4,8 @@
 // for float32, AMX / AVX512-BF16 for bfloat16) want blocked or channels-last data, and execute_plain
 // reorders into and out of them. On plain NCHW oneDNN would fall back to im2col + gemm, slower than
 // the blocked kernels plus the reorders. Mixed precision: bf16 x, w and dy with float32 y, bias, dx,
-// dw, db (oneDNN accumulates in float32 and writes float32 directly).
+// dw, db (oneDNN accumulates in float32 and writes float32 directly). A CPU without bf16 kernels (oneDNN
+// 2.6 has them only with AVX-512) runs bf16 convolutions in float32 on the widened operands instead.
 // A 1x1 convolution with stride 1 and no padding is per image a matrix product, which oneDNN's sgemm
 // (float32) or matmul (bf16) computes on the NCHW layout itself, so those (most of ResNet's) skip the
 // reorders. float32 3x3 stride-1 convolutions use oneDNN's Winograd F(4x4, 3x3) kernels where it has
@@ -312,7 +313,24 @@ ops::Conv2dArgs undilated(ops::Conv2dArgs a) {
 }
 }  // namespace
 
+namespace {
+// Without bf16 kernels on this CPU (has_bf16_kernels), a bf16 convolution runs in float32 on the widened
+// operands (exact) and each result is rounded once to its dtype: as a bf16 kernel accumulating in float32.
+Tensor widened(const Tensor& t) { return t.defined() ? ops::to(t, DType::Float32) : t; }
+Tensor float32_like(const Tensor& t) {
+  return !t.defined() || t.dtype() == DType::Float32 ? t : ops::empty(t.shape(), DType::Float32);
+}
+void narrow_into(const Tensor& out, const Tensor& out32) {
+  if (out.defined() && out.dtype() != DType::Float32) ops::copy_(out, out32);
+}
+}  // namespace
+
 void CpuBackend::conv2d(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const ops::Conv2dArgs& a) {
+  if (x.dtype() == DType::BFloat16 && !has_bf16_kernels()) {
+    Tensor y32 = float32_like(y);
+    conv2d(y32, widened(x), widened(w), widened(b), a);
+    return narrow_into(y, y32);
+  }
   bool bias = b.defined();
   if (pointwise(x, w, a)) return pointwise_forward(*this, y, x, w, b, conv_key("conv_fwd 1x1", x, w, a, bias, y.dtype()));
   if (mostly_padding(x, w, a, y.size(2), y.size(3))) return taps_forward(*this, y, x, w, b, a);
@@ -335,6 +353,13 @@ void CpuBackend::conv2d(const Tensor& y, const Tensor& x, const Tensor& w, const
 
 void CpuBackend::conv2d_backward(const ops::Conv2dGrads& g, const Tensor& dy, const Tensor& x, const Tensor& w,
                                  const ops::Conv2dArgs& a) {
+  if (x.dtype() == DType::BFloat16 && !has_bf16_kernels()) {
+    ops::Conv2dGrads g32{float32_like(g.dx), float32_like(g.dw), float32_like(g.db)};
+    conv2d_backward(g32, widened(dy), widened(x), widened(w), a);
+    narrow_into(g.dx, g32.dx);
+    narrow_into(g.dw, g32.dw);
+    return narrow_into(g.db, g32.db);
+  }
   // d describes the forward as it ran but with a dy-typed output: the hint of both backward primitives.
   // The gradients (dx, dw, db) may be float32 where x, w and dy are bf16.
   DType gd = g.dx.defined() ? g.dx.dtype() : g.dw.defined() ? g.dw.dtype() : g.db.dtype();

@@ -14,6 +14,20 @@ dnnl::engine& dnnl_engine() {
   return e;
 }
 
+bool has_bf16_kernels() {
+  static const bool has = [] {
+    using dnnl::memory;
+    memory::desc md({2, 2}, memory::data_type::bf16, memory::format_tag::ab);
+    try {
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(md, md, md), dnnl_engine());
+      return true;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return has;
+}
+
 dnnl::stream& dnnl_stream() {
   static thread_local dnnl::stream s(dnnl_engine());
   return s;

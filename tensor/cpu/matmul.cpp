@@ -1,7 +1,7 @@
 // matmul.cpp (cpu): batched matrix products through oneDNN's matmul primitive, which takes the
 // operands' strides as they are (transposed views need no copy). A batch stride of 0 is a broadcast.
 // float32, bfloat16, and mixed precision (bf16 operands, float32 out: AMX / AVX512-BF16 kernels
-// accumulating in float32).
+// accumulating in float32); on a CPU without bf16 kernels (AVX2), in float32 on the widened operands.
 #include <fmt/ranges.h>
 
 #include <algorithm>
@@ -25,6 +25,14 @@ memory::desc operand_md(const Tensor& t) {
 }  // namespace
 
 void CpuBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
+  if (a.dtype() == DType::BFloat16 && !has_bf16_kernels()) {
+    // No bf16 kernels on this CPU: the float32 product of the widened operands (exact: bf16 is a prefix
+    // of float32), rounded once to out's dtype, the values a bf16 kernel accumulating in float32 gives.
+    Tensor out32 = out.dtype() == DType::Float32 ? out : ops::empty(out.shape(), DType::Float32);
+    matmul(out32, ops::to(a, DType::Float32), ops::to(b, DType::Float32));
+    if (out.dtype() != DType::Float32) ops::copy_(out, out32);
+    return;
+  }
   memory::desc amd = operand_md(a), bmd = operand_md(b), omd = plain_md(out, "matmul");
   std::string key = fmt::format("matmul {} {} {} {} {} {} {}", a.shape(), a.strides(), b.shape(), b.strides(),
                                 out.shape(), int(a.dtype()), int(out.dtype()));
