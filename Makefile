@@ -5,24 +5,31 @@ BUILD_DIR  ?= build/$(shell echo $(BUILD_TYPE) | tr A-Z a-z)
 JOBS       ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps configure build test demo asan gpu-bundle clean
+.PHONY: all deps test-deps compile build test demo asan gpu-bundle clean
 
 all: build
 
+# `make demo` installs only what building and running it needs; `make test` adds the tests' packages
+# (Boost.Test, PyTorch for the reference values, clang for the fuzzers) and builds the tests too.
 deps:
 	@bash scripts/install-deps.sh
 
-configure: deps
-	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null || cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
-	@grep -q MDP_HAVE_CUDA $(BUILD_DIR)/CMakeCache.txt 2>/dev/null || true
+test-deps:
+	@bash scripts/install-deps.sh --test
 
-build: configure
+# compile: configure and build, no package check (CMAKE_ARGS: extra -D options).
+compile:
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS) >/dev/null || cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+build: test-deps
+	@$(MAKE) --no-print-directory compile CMAKE_ARGS=-DMDP_BUILD_TESTS=ON
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
-demo: build
+demo: deps
+	@$(MAKE) --no-print-directory compile CMAKE_ARGS=-DMDP_BUILD_TESTS=OFF
 	@$(BUILD_DIR)/apps/mdp demo
 
 # The GPU check's bundle (scripts/gpu-check.sh): built here, run on a GPU machine (docs/gpu.md).

@@ -14,7 +14,7 @@
 // The state is thread-local, as PyTorch's: a guard on one thread leaves other threads alone. Backward
 // passes do not consult it; they follow the dtypes recorded in the forward.
 #pragma once
-#include "tensor/dtype.h"
+#include "../tensor/dtype.h"
 
 namespace mdp {
 

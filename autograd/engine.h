@@ -2,7 +2,7 @@
 // recursion, sums the gradients of a node used several times, accumulates into leaves' .grad and frees
 // the graph as it goes (a second backward through it is an error).
 #pragma once
-#include "autograd/node.h"
+#include "node.h"
 
 namespace mdp {
 

@@ -4,9 +4,9 @@
 #pragma once
 #include <optional>
 
-#include "autograd/engine.h"
-#include "autograd/node.h"
-#include "tensor/ops.h"
+#include "engine.h"
+#include "node.h"
+#include "../tensor/ops.h"
 
 namespace mdp {
 

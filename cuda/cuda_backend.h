@@ -7,8 +7,8 @@
 #pragma once
 #include <string>
 
-#include "tensor/allocator.h"
-#include "tensor/backend.h"
+#include "../tensor/allocator.h"
+#include "../tensor/backend.h"
 
 namespace mdp::cuda {
 

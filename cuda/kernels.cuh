@@ -13,9 +13,9 @@
 #include <type_traits>
 #include <utility>
 
-#include "cuda/runtime.h"
-#include "tensor/ops.h"
-#include "tensor/tensor.h"
+#include "runtime.h"
+#include "../tensor/ops.h"
+#include "../tensor/tensor.h"
 
 namespace mdp::cuda {
 

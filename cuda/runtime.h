@@ -16,7 +16,7 @@
 #include <mutex>
 #include <string>
 
-#include "tensor/tensor.h"
+#include "../tensor/tensor.h"
 
 namespace mdp::cuda {
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "data/dataset.h"
-#include "data/folder.h"
+#include "dataset.h"
+#include "folder.h"
 
 namespace mdp::data {
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "data/image.h"
-#include "data/png.h"  // Palette
+#include "image.h"
+#include "png.h"  // Palette
 
 namespace mdp::data {
 

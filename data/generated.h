@@ -74,7 +74,7 @@
 #include <string>
 #include <vector>
 
-#include "data/folder.h"
+#include "folder.h"
 
 namespace mdp::data {
 

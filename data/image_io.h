@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "data/image.h"
+#include "image.h"
 
 namespace mdp::data {
 

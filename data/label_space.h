@@ -35,7 +35,7 @@
 #include <utility>
 #include <vector>
 
-#include "data/dataset.h"
+#include "dataset.h"
 
 namespace mdp::data {
 

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "data/dataset.h"
-#include "data/transforms.h"
-#include "tensor/tensor.h"
+#include "dataset.h"
+#include "transforms.h"
+#include "../tensor/tensor.h"
 
 namespace mdp::data {
 

@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "data/dataset.h"
+#include "dataset.h"
 
 namespace mdp {
 class Generator;

@@ -6,7 +6,7 @@
 #pragma once
 #include <vector>
 
-#include "tensor/tensor.h"
+#include "../tensor/tensor.h"
 
 namespace mdp {
 

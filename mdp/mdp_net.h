@@ -3,7 +3,7 @@
 // channels), giving one unit-length D-dim embedding per stride-8 pixel; and the momentum (key) encoder
 // update, an exponential moving average of the query network's parameters.
 #pragma once
-#include "nn/resnet.h"
+#include "../nn/resnet.h"
 
 namespace mdp {
 

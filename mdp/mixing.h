@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "tensor/random.h"
-#include "tensor/tensor.h"
+#include "../tensor/random.h"
+#include "../tensor/tensor.h"
 
 namespace mdp {
 

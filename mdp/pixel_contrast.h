@@ -23,8 +23,8 @@
 #pragma once
 #include <vector>
 
-#include "autograd/functions.h"
-#include "tensor/random.h"
+#include "../autograd/functions.h"
+#include "../tensor/random.h"
 
 namespace mdp {
 

@@ -12,7 +12,7 @@
 #pragma once
 #include <vector>
 
-#include "autograd/functions.h"
+#include "../autograd/functions.h"
 
 namespace mdp {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "nn/module.h"
+#include "../nn/module.h"
 
 namespace mdp {
 

@@ -9,7 +9,7 @@
 // the lowest class id. Runs without gradient (NoGradGuard), on the keys' device, in their dtype.
 // Deliberately not here: any smoothing, per-class thresholds or confidence re-weighting of the loss.
 #pragma once
-#include "tensor/tensor.h"
+#include "../tensor/tensor.h"
 
 namespace mdp {
 

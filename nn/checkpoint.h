@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "nn/module.h"
-#include "tensor/random.h"
+#include "module.h"
+#include "../tensor/random.h"
 
 namespace mdp::nn {
 

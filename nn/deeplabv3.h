@@ -10,7 +10,7 @@
 //    features are, independently of fine-tuning dynamics.
 // Logits are resized bilinearly (align_corners = false) to the input size.
 #pragma once
-#include "nn/resnet.h"
+#include "resnet.h"
 
 namespace mdp::nn {
 

@@ -3,8 +3,8 @@
 // follows torch.nn (kaiming-uniform(a=sqrt(5)) weights, uniform bias) unless a model re-initialises.
 // Initialisers and dropout masks draw from mdp::default_generator(): seed it with mdp::manual_seed.
 #pragma once
-#include "nn/module.h"
-#include "tensor/random.h"
+#include "module.h"
+#include "../tensor/random.h"
 
 namespace mdp::nn {
 

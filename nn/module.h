@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "autograd/functions.h"
+#include "../autograd/functions.h"
 
 namespace mdp::nn {
 

@@ -6,7 +6,7 @@
 #include <array>
 #include <map>
 
-#include "nn/layers.h"
+#include "layers.h"
 
 namespace mdp::nn {
 

@@ -40,7 +40,7 @@ done
 
 # ---------------------------------------------------------------- build
 if [ "$DO_BUILD" = 1 ]; then
-  bash "$ROOT/scripts/install-deps.sh"
+  bash "$ROOT/scripts/install-deps.sh" --test  # test_cuda needs Boost.Test
   cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMDP_CPU_ARCH=x86-64-v3 >/dev/null
   cmake --build "$BUILD" --target mdp test_cuda -j "$(nproc)"
 fi

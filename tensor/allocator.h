@@ -5,7 +5,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include "tensor/device.h"
+#include "device.h"
 
 namespace mdp {
 

@@ -4,7 +4,7 @@
 // loops) and cuda (cuDNN, cuBLAS, kernels). An op a backend does not provide throws; there is no silent
 // fallback. All tensors passed in are on the backend's device; outputs are allocated by the caller.
 #pragma once
-#include "tensor/ops.h"
+#include "ops.h"
 
 namespace mdp {
 

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "tensor/tensor.h"
+#include "tensor.h"
 
 namespace mdp {
 class Generator;

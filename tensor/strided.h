@@ -3,7 +3,7 @@
 #pragma once
 #include <vector>
 
-#include "tensor/tensor.h"
+#include "tensor.h"
 
 namespace mdp {
 

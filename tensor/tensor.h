@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "tensor/device.h"
-#include "tensor/dtype.h"
+#include "device.h"
+#include "dtype.h"
 
 namespace mdp {
 

@@ -4,7 +4,7 @@
 #include <map>
 #include <string>
 
-#include "tensor/tensor.h"
+#include "tensor.h"
 
 namespace mdp {
 

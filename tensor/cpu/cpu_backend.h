@@ -3,7 +3,7 @@
 // strides, vectorisable by the compiler and parallel over OpenMP threads. float64 convolution and
 // matmul are left to the reference backend (a clear error says so), since oneDNN has no float64.
 #pragma once
-#include "tensor/backend.h"
+#include "../backend.h"
 
 namespace mdp {
 

@@ -6,7 +6,7 @@
 #include <functional>
 #include <string>
 
-#include "tensor/tensor.h"
+#include "../tensor.h"
 
 namespace mdp::cpu {
 
@@ -16,6 +16,10 @@ dnnl::memory::data_type dnnl_type(DType t, const char* op);        // throws for
 dnnl::memory::desc plain_md(const Tensor& t, const char* op);        // dims and strides as they are
 dnnl::memory::desc plain_md(const Tensor& t, const dnnl::memory::dims& dims, const char* op);  // same bytes, other dims
 dnnl::memory wrap(const dnnl::memory::desc& md, const Tensor& t);  // a memory over t's data (no copy)
+
+// Whether oneDNN has bfloat16 kernels on this CPU (2.6 needs AVX-512; an AVX2 machine has none): asked
+// once, by building a small bf16 matmul. Without them the backend widens bf16 operands to float32.
+bool has_bf16_kernels();
 
 // Returns the cached primitive for key, building it with make() the first time.
 dnnl::primitive& cached_primitive(const std::string& key, const std::function<dnnl::primitive()>& make);

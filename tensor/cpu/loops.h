@@ -5,7 +5,7 @@
 #include <array>
 #include <type_traits>
 
-#include "tensor/tensor.h"
+#include "../tensor.h"
 
 namespace mdp::cpu {
 

@@ -2,7 +2,7 @@
 // obviously correct: it is what the fast CPU and CUDA backends are tested against, and what gradient
 // checks in float64 run on. One .cpp per concept, with the same names as in tensor/cpu and cuda/.
 #pragma once
-#include "tensor/backend.h"
+#include "../backend.h"
 
 namespace mdp {
 
