@@ -84,10 +84,6 @@ void apply_folder_keys(const Config& c, const std::string& root, data::DataCheck
   text("data.label_suffix", o.folder.label_suffix, o.set_label_suffix);
   text("data.split_file", o.folder.split_file, o.set_split_file);
   text("data.classes_file", o.folder.classes_file, o.set_classes_file);
-  if (o.set_split_file) {  // "{split}" as in layout.txt
-    size_t at = o.folder.split_file.find("{split}");
-    if (at != std::string::npos) o.folder.split_file.replace(at, 7, o.split);
-  }
   const int64_t n = c.i("data.num_classes");
   MDP_CHECK(n >= 0, "config: data.num_classes must be 0 (layout.txt's) or more, got {}", n);
   if (n > 0) o.folder.num_classes = int(n), o.set_num_classes = true;

@@ -85,7 +85,7 @@ std::shared_ptr<Dataset> open_dataset(const DataCheckOptions& o) {
     if (o.set_label_dir) f.label_dir = o.folder.label_dir;
     if (o.set_image_suffix) f.image_suffix = o.folder.image_suffix;
     if (o.set_label_suffix) f.label_suffix = o.folder.label_suffix;
-    if (o.set_split_file) f.split_file = o.folder.split_file;
+    if (o.set_split_file) f.split_file = split_file_of(o.folder.split_file, sp);  // "{split}" as in layout.txt
     if (o.set_classes_file) f.classes_file = o.folder.classes_file, f.class_names.clear();
     if (o.set_num_classes) f.num_classes = o.folder.num_classes;
     if (o.set_reduce_zero_label) f.reduce_zero_label = o.folder.reduce_zero_label;

@@ -66,9 +66,14 @@ FolderOptions read_folder_layout(const std::string& root, const std::string& spl
       throw Error(fmt::format("{}: unknown key '{}'", where, key));
     }
   }
-  size_t at = o.split_file.find("{split}");
-  if (at != std::string::npos) o.split_file.replace(at, 7, split);
+  o.split_file = split_file_of(o.split_file, split);
   return o;
+}
+
+std::string split_file_of(std::string pattern, const std::string& split) {
+  size_t at = pattern.find("{split}");
+  if (at != std::string::npos) pattern.replace(at, 7, split);
+  return pattern;
 }
 
 void write_folder_layout(const FolderOptions& o) {

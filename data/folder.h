@@ -35,6 +35,8 @@ struct FolderOptions {
 // comma-separated list; booleans true/false; '#' starts a comment), over the defaults; root is set to
 // `root` and "{split}" in split_file replaced by `split`. Errors name the file, line and key.
 FolderOptions read_folder_layout(const std::string& root, const std::string& split);
+// A split_file pattern with its "{split}" (if any) replaced by split: "splits/{split}.txt" -> "splits/val.txt".
+std::string split_file_of(std::string pattern, const std::string& split);
 // Writes <options.root>/layout.txt (every field but root and class_names; class_names go to
 // classes_file when that is set).
 void write_folder_layout(const FolderOptions& options);

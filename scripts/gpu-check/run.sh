@@ -50,8 +50,10 @@ echo "NVIDIA libraries (required by libmdp_cuda.so: $(tr '\n' ' ' < "$P/cuda-lib
 find_gpu_libs $(cat "$P/cuda-libs.txt") > "$OUT/libs.txt"
 REQUIRED_MISSING="$GPU_LIBS_MISSING"
 REQUIRED_PATH="$GPU_LIB_PATH"
-find_gpu_libs libnccl.so.2 libcuda.so.1 | sed '/^libnccl/s/$/   (optional: NCCL, for multi-GPU runs)/;/^libcuda/s/$/   (optional: the driver, which the loader finds itself)/' >> "$OUT/libs.txt"
-find_gpu_libs libnccl.so.2 libcuda.so.1 > /dev/null  # again outside the pipe, for GPU_LIB_PATH
+find_gpu_libs libnccl.so.2 libcuda.so.1 > "$OUT/libs-optional.txt"  # not in a pipe: it sets GPU_LIB_PATH
+sed '/^libnccl/s/$/   (optional: NCCL, for multi-GPU runs)/;/^libcuda/s/$/   (optional: the driver, which the loader finds itself)/' \
+  "$OUT/libs-optional.txt" >> "$OUT/libs.txt"
+rm -f "$OUT/libs-optional.txt"
 sed 's/^/  /' "$OUT/libs.txt"
 # Our processes get the bundle's libraries first, then the NVIDIA folders; Python (the peer) keeps its own
 # environment, since the bundle's libstdc++ may be older than the one PyTorch needs.

@@ -311,9 +311,7 @@ ops::Conv2dArgs undilated(ops::Conv2dArgs a) {
   a.padding = {1, 1};
   return a;
 }
-}  // namespace
 
-namespace {
 // Without bf16 kernels on this CPU (has_bf16_kernels), a bf16 convolution runs in float32 on the widened
 // operands (exact) and each result is rounded once to its dtype: as a bf16 kernel accumulating in float32.
 Tensor widened(const Tensor& t) { return t.defined() ? ops::to(t, DType::Float32) : t; }
