@@ -6,7 +6,6 @@
 // activations between layers, float32 parameters, loss and optimizer, as the peer's torch.autocast(bfloat16).
 #include "apps/bench.h"
 
-#include <omp.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -16,13 +15,14 @@
 #include "apps/cli.h"
 #include "autograd/autocast.h"
 #include "mdp/mdp_net.h"
-#include "mdp/prototype_bank.h"
 #include "mdp/proto_loss.h"
+#include "mdp/prototype_bank.h"
 #include "nn/deeplabv3.h"
 #include "nn/optimizer.h"
 #include "nn/summary.h"
 #include "tensor/allocator.h"
 #include "tensor/error.h"
+#include "tensor/threads.h"
 
 namespace mdp::apps {
 namespace {
@@ -132,7 +132,7 @@ int bench_main(int argc, char** argv) {
   std::string precision = p.str("--precision");
   MDP_CHECK(precision == "fp32" || precision == "bf16", "mdp bench: --precision must be fp32 or bf16, got '{}'", precision);
   Device dev = Device::parse(p.str("--device"));
-  omp_set_num_threads(int(T));
+  set_num_threads(int(T));
   manual_seed(uint64_t(p.integer("--seed")));
 
   Workload w;

@@ -11,6 +11,7 @@
 #include "apps/cli.h"
 #include "apps/plot.h"
 #include "data/check.h"
+#include "data/dataset_wrappers.h"
 #include "data/generated.h"
 #include "data/loader.h"
 #include "nn/checkpoint.h"
@@ -131,32 +132,13 @@ std::shared_ptr<data::Dataset> open_dataset(const Config& c, const std::string& 
   return data::open_dataset(o);
 }
 
-namespace {
-// MMSegmentation's RepeatDataset: the samples of a dataset `times` times over (index i is sample i % n).
-class RepeatDataset : public data::Dataset {
- public:
-  RepeatDataset(std::shared_ptr<data::Dataset> d, int64_t times) : d_(std::move(d)), times_(times) {}
-  int64_t size() const override { return d_->size() * times_; }
-  data::Sample get(int64_t i) const override { return d_->get(i % d_->size()); }
-  std::string describe(int64_t i) const override { return d_->describe(i % d_->size()); }
-  std::string name() const override { return d_->name(); }
-  const std::vector<std::string>& class_names() const override { return d_->class_names(); }
-  const data::Palette& palette() const override { return d_->palette(); }
-  bool has_labels() const override { return d_->has_labels(); }
-  int32_t ignore_index() const override { return d_->ignore_index(); }
-
- private:
-  std::shared_ptr<data::Dataset> d_;
-  int64_t times_;
-};
-}  // namespace
 
 std::shared_ptr<data::Dataset> open_split(const Config& c, const std::string& split, bool training) {
   auto ds = open_dataset(c, c.s("data.dataset"), c.s("data.root"), split, c.s("data.domain"));
   int64_t times = c.i("data.repeat");
   MDP_CHECK(times >= 1, "config: data.repeat must be at least 1, got {}", times);
   if (!training || times == 1) return ds;
-  return std::make_shared<RepeatDataset>(ds, times);
+  return std::make_shared<data::RepeatDataset>(ds, times);
 }
 
 data::PipelineOptions train_pipeline_of(const Config& c) {
@@ -382,57 +364,5 @@ void install_stop_signals() {
   std::signal(SIGTERM, on_signal);
 }
 int stop_signal() { return int(g_stop); }
-
-Tensor infer(nn::DeepLabV3& model, const Tensor& image, int64_t out_h, int64_t out_w, const InferenceOptions& o) {
-  NoGradGuard ng;
-  Tensor logits;
-  if (o.mode == "whole") {
-    logits = model(image);
-  } else {
-    MDP_CHECK(o.mode == "slide", "inference: mode '{}' is not whole or slide", o.mode);
-    MDP_CHECK(o.crop.size() == 2 && o.stride.size() == 2 && o.stride[0] > 0 && o.stride[1] > 0,
-              "inference: slide needs crop and stride of two positive values");
-    int64_t H = image.size(2), W = image.size(3), ch = o.crop[0], cw = o.crop[1], sh = o.stride[0], sw = o.stride[1];
-    int64_t gh = std::max<int64_t>(H - ch + sh - 1, 0) / sh + 1, gw = std::max<int64_t>(W - cw + sw - 1, 0) / sw + 1;
-    Tensor sum, count = ops::zeros({1, 1, H, W}, DType::Float32, image.device());
-    for (int64_t i = 0; i < gh; ++i)
-      for (int64_t j = 0; j < gw; ++j) {
-        int64_t y2 = std::min(i * sh + ch, H), x2 = std::min(j * sw + cw, W);
-        int64_t y1 = std::max<int64_t>(y2 - ch, 0), x1 = std::max<int64_t>(x2 - cw, 0);
-        Tensor crop = ops::contiguous(ops::narrow(ops::narrow(image, 2, y1, y2 - y1), 3, x1, x2 - x1));
-        Tensor out = model(crop);
-        if (!sum.defined()) sum = ops::zeros({1, out.size(1), H, W}, DType::Float32, image.device());
-        Tensor dst = ops::narrow(ops::narrow(sum, 2, y1, y2 - y1), 3, x1, x2 - x1);
-        ops::copy_(dst, ops::add(dst, out));
-        Tensor cnt = ops::narrow(ops::narrow(count, 2, y1, y2 - y1), 3, x1, x2 - x1);
-        ops::copy_(cnt, ops::add(cnt, 1.0));
-      }
-    logits = ops::div(sum, count);
-  }
-  if (logits.size(2) == out_h && logits.size(3) == out_w) return logits;
-  return ops::resize_bilinear(logits, out_h, out_w, false);
-}
-
-SegMetrics evaluate(nn::DeepLabV3& model, std::shared_ptr<const data::Dataset> ds, const data::PipelineOptions& pipeline,
-                    const InferenceOptions& o, Device device, int64_t max_images, int workers) {
-  bool was_training = model.is_training();
-  model.eval();
-  SegMetrics m(ds->num_classes(), ds->ignore_index());
-  data::LoaderOptions lo;
-  lo.batch_size = 1;
-  lo.num_workers = workers;
-  lo.shuffle = false;
-  lo.drop_last = false;
-  data::Loader loader(ds, pipeline, lo);
-  data::Batch b;
-  int64_t n = 0, total = max_images > 0 ? std::min(max_images, ds->size()) : ds->size();
-  while (n < total && loader.next(b)) {
-    Tensor logits = infer(model, ops::to(b.images, device), b.labels.size(1), b.labels.size(2), o);
-    m.add(ops::argmax(logits, 1), b.labels);
-    ++n;
-  }
-  model.train(was_training);
-  return m;
-}
 
 }  // namespace mdp::apps

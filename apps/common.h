@@ -1,6 +1,7 @@
 // common.h: what the training commands share: opening the configured dataset, the data pipelines,
 // building the segmentation model, the work dir, the JSONL log, stop signals (SIGINT/SIGTERM ask the
-// loop to checkpoint and exit), and inference (whole image or sliding window) with evaluation.
+// loop to checkpoint and exit). Inference and evaluation are the
+// library's (mdp/evaluation.h).
 #pragma once
 #include <map>
 #include <memory>
@@ -9,7 +10,7 @@
 #include "apps/config.h"
 #include "data/dataset.h"
 #include "data/transforms.h"
-#include "mdp/metrics.h"
+#include "mdp/evaluation.h"
 #include "nn/checkpoint.h"
 #include "nn/deeplabv3.h"
 
@@ -81,17 +82,5 @@ LogSeries read_log_series(const std::string& path, const std::string& key);
 
 void install_stop_signals();
 int stop_signal();  // 0, SIGINT or SIGTERM
-
-struct InferenceOptions {
-  std::string mode = "whole";  // whole | slide
-  std::vector<int64_t> crop{512, 512}, stride{341, 341};  // (h, w), slide only
-};
-// image (1, 3, h, w) normalised on the model's device -> logits (1, K, out_h, out_w) (bilinear resize).
-Tensor infer(nn::DeepLabV3& model, const Tensor& image, int64_t out_h, int64_t out_w, const InferenceOptions& o);
-
-// Whole-split evaluation (the model is put in eval mode and restored); labels are compared at their
-// original size, as MMSegmentation does. max_images 0 = all.
-SegMetrics evaluate(nn::DeepLabV3& model, std::shared_ptr<const data::Dataset> ds, const data::PipelineOptions& pipeline,
-                    const InferenceOptions& o, Device device, int64_t max_images, int workers);
 
 }  // namespace mdp::apps

@@ -3,8 +3,6 @@
 // input image, no two inputs may share one, and an existing file is replaced only with --overwrite.
 #include "apps/predict.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <array>
 #include <filesystem>
@@ -19,6 +17,7 @@
 #include "nn/checkpoint.h"
 #include "tensor/error.h"
 #include "tensor/safetensors.h"
+#include "tensor/threads.h"
 
 namespace mdp::apps {
 namespace fs = std::filesystem;
@@ -102,7 +101,7 @@ int predict_main(int argc, char** argv) {
   if (!p.parse(argc, argv, 2)) return 0;
   MDP_CHECK(p.has("--checkpoint") && p.has("--input") && p.has("--output"),
             "mdp predict: --checkpoint, --input and --output are required");
-  omp_set_num_threads(int(p.integer("--threads")));
+  set_num_threads(int(p.integer("--threads")));
   Device dev = Device::parse(p.str("--device"));
   std::string ck = p.str("--checkpoint"), in = p.str("--input"), out = p.str("--output");
   MDP_CHECK(fs::exists(ck), "mdp predict: checkpoint '{}' does not exist", ck);

@@ -1,21 +1,12 @@
-// pretrain.cpp: `mdp pretrain`. One MDP iteration (mdp-method.md §9), top to bottom:
-//   batch over the concatenated label space -> cross-dataset mixing -> query network -> labels
-//   nearest-downsampled to stride 8 -> pixel-to-prototype loss + sparse coding -> backward -> SGD ->
-//   momentum update of the key network -> key embeddings of the same batch -> prototype bank update.
-// pretrain.method picks the paper's baselines instead, on the same data, schedule and backbone:
-//   supervised      DeepLabV3 with one classifier over the concatenated classes, cross-entropy;
-//   multi-head      the same network, each sample's softmax restricted to its own dataset's classes (the
-//                   final 1x1 conv is then one classifier per dataset on a shared backbone and head);
-//   pixel-contrast  backbone + projection head with pixel-to-pixel supervised contrast inside each image;
-//   classification  the ImageNet analogue: the backbone with global pooling and one linear classifier,
-//                   cross-entropy on image-level labels (mdp/image_label.h), no mixing.
+// pretrain.cpp: `mdp pretrain`: the config becomes a concatenated label space, a Loader and a
+// PretrainStep (mdp/pretrain_step.h: one MDP iteration, or one of the paper's baselines picked by
+// pretrain.method, top to bottom); this file runs the loop, the schedule, checkpoints, the log and plots.
 // pretrain.sequential trains on one dataset after another (data.datasets order, shares of the iterations
 // in proportion to data.weights, by default the sizes; the learning-rate schedule restarts for each). Checkpoints hold the trained networks (and
 // the bank), plus backbone.safetensors: the backbone alone in torchvision naming, which `mdp train`
 // starts from (model.pretrained).
 #include "apps/pretrain.h"
 
-#include <omp.h>
 
 #include <fmt/ranges.h>
 
@@ -30,17 +21,10 @@
 #include "apps/common.h"
 #include "apps/plot.h"
 #include "apps/progress.h"
-#include "autograd/autocast.h"
+#include "data/dataset_wrappers.h"
 #include "data/label_space.h"
 #include "data/loader.h"
-#include "mdp/image_label.h"
-#include "mdp/mdp_net.h"
-#include "mdp/mixing.h"
-#include "mdp/multi_head.h"
-#include "mdp/proto_loss.h"
-#include "mdp/pixel_contrast.h"
-#include "mdp/prototype_bank.h"
-#include "mdp/pseudo_label.h"
+#include "mdp/pretrain_step.h"
 #include "mdp/run_scaling.h"
 #include "nn/checkpoint.h"
 #include "nn/lr_schedule.h"
@@ -49,6 +33,7 @@
 #include "tensor/allocator.h"
 #include "tensor/error.h"
 #include "tensor/tensor_file.h"
+#include "tensor/threads.h"
 
 namespace mdp::apps {
 namespace fs = std::filesystem;
@@ -114,23 +99,6 @@ std::vector<Key> pretrain_schema() {
   return k;
 }
 
-// Mean cosine between filled prototypes of the same dataset and of different datasets.
-std::pair<double, double> prototype_cosines(const PrototypeBank& bank, const data::LabelSpace& ls) {
-  std::vector<double> p = ops::to_vector(bank.prototypes()), f = ops::to_vector(bank.filled());
-  int64_t C = bank.options().num_classes, D = bank.options().dim;
-  double within = 0, across = 0;
-  int64_t nw = 0, na = 0;
-  for (int64_t i = 0; i < C; ++i)
-    for (int64_t j = i + 1; j < C; ++j) {
-      if (!f[size_t(i)] || !f[size_t(j)]) continue;
-      double dot = 0;
-      for (int64_t d = 0; d < D; ++d) dot += p[size_t(i * D + d)] * p[size_t(j * D + d)];
-      if (ls.local_id(int(i)).first == ls.local_id(int(j)).first) { within += dot; ++nw; }
-      else { across += dot; ++na; }
-    }
-  return {nw ? within / double(nw) : NAN, na ? across / double(na) : NAN};
-}
-
 void write_similarity_plot(const std::string& path, const PrototypeBank& bank, const data::LabelSpace& ls) {
   std::vector<double> p = ops::to_vector(bank.prototypes()), f = ops::to_vector(bank.filled());
   int64_t C = bank.options().num_classes, D = bank.options().dim;
@@ -146,88 +114,6 @@ void write_similarity_plot(const std::string& path, const PrototypeBank& bank, c
   for (int d = 1; d < ls.num_datasets(); ++d) groups.push_back(ls.offset(d));
   write_heatmap(path, "cosine similarity of the class prototypes, grouped by dataset", m, ls.class_names(), groups);
 }
-// What a pretraining method trains. MDP and pixel-to-pixel contrast: an embedding network (backbone and
-// projection head; MDP also its momentum copy `key`); supervised and multi-head: a DeepLabV3 over the
-// concatenated classes; classification: a ResNet with its pooled linear classifier.
-struct Nets {
-  std::unique_ptr<MDPNet> query, key;
-  std::unique_ptr<nn::DeepLabV3> seg;
-  std::unique_ptr<nn::ResNet> classifier;
-  nn::Module& trained() {
-    if (query) return *query;
-    if (seg) return *seg;
-    return *classifier;
-  }
-  nn::ResNet& backbone() { return query ? query->backbone() : seg ? seg->backbone() : *classifier; }
-};
-
-// A dataset read without its labels (data.unlabeled): MDP gives its pixels pseudo-labels.
-class WithoutLabels : public data::Dataset {
- public:
-  explicit WithoutLabels(std::shared_ptr<const data::Dataset> d) : d_(std::move(d)) {}
-  int64_t size() const override { return d_->size(); }
-  data::Sample get(int64_t i) const override {
-    data::Sample s = d_->get(i);
-    s.label.clear();
-    s.label_path.clear();
-    return s;
-  }
-  std::string describe(int64_t i) const override { return d_->describe(i) + " (labels not used)"; }
-  std::string name() const override { return d_->name(); }
-  const std::vector<std::string>& class_names() const override { return none_; }
-  const data::Palette& palette() const override { return palette_; }
-  bool has_labels() const override { return false; }
-
- private:
-  std::shared_ptr<const data::Dataset> d_;
-  std::vector<std::string> none_;
-  data::Palette palette_;
-};
-
-// Unlabeled samples of the batch get pseudo-labels (mdp-method.md §1.4), before mixing: the key
-// network (in eval mode: its running batch-norm statistics, which this pass leaves alone) embeds the
-// unlabeled images, each stride-8 pixel takes the class of its most similar filled prototype (ignore below
-// the threshold or while no prototype exists), and every pixel of the crop marked
-// LabelSpace::kUnlabeledPixel takes the label of its stride-8 cell (nearest, as resize_nearest); padding
-// stays ignore. Returns the labels (N, H, W) int64 (a copy; the batch is untouched) and the number of
-// pixels that got a class.
-std::pair<Tensor, int64_t> pseudo_labelled(MDPNet& key, bool bf16, const PrototypeBank& bank, const data::Batch& batch,
-                                           const std::vector<bool>& unlabeled, double threshold, Device dev) {
-  Tensor labels = ops::clone(batch.labels);
-  std::vector<double> ids = ops::to_vector(batch.dataset_ids);
-  std::vector<double> pick;
-  for (size_t n = 0; n < ids.size(); ++n)
-    if (unlabeled[size_t(ids[n])]) pick.push_back(double(n));
-  if (pick.empty()) return {labels, 0};
-  NoGradGuard ng;
-  Tensor index = ops::from_vector(pick, {int64_t(pick.size())}, DType::Int64);
-  Tensor x = ops::to(ops::index_select(batch.images, 0, index), dev);
-  Tensor keys;
-  key.eval();
-  {
-    AutocastGuard autocast(bf16);
-    keys = key.forward(x);  // (n, D, h, w)
-  }
-  key.train();
-  Tensor y8 = pseudo_labels(keys, bank.prototypes(), bank.filled(), threshold, batch.ignore_index);  // (n, h, w)
-  int64_t H = labels.size(1), W = labels.size(2), h = y8.size(1), w = y8.size(2);
-  std::vector<double> small = ops::to_vector(y8);
-  int64_t* out = labels.data<int64_t>();
-  int64_t labelled = 0;
-  for (size_t j = 0; j < pick.size(); ++j) {
-    const double* src = small.data() + j * size_t(h * w);
-    int64_t* dst = out + int64_t(pick[j]) * H * W;
-    for (int64_t yy = 0; yy < H; ++yy)
-      for (int64_t xx = 0; xx < W; ++xx) {
-        int64_t& v = dst[yy * W + xx];
-        if (v != data::LabelSpace::kUnlabeledPixel) continue;  // padding (ignore)
-        v = int64_t(src[(yy * h / H) * w + xx * w / W]);
-        labelled += v != batch.ignore_index;
-      }
-  }
-  return {labels, labelled};
-}
-
 // Sequential pretraining: stage s covers iterations [begin, end) (0-based) and dataset s only. The
 // stages share the iterations in proportion to the datasets' weights (by default their sizes, so every
 // dataset gets the same number of epochs); each stage has at least one iteration.
@@ -264,16 +150,14 @@ int pretrain_main(int argc, char** argv) {
   const bool resume = run.resume;
   const nn::TrainingState& resumed = run.resumed;
   const std::string method = c.s("pretrain.method");
-  MDP_CHECK(method == "mdp" || method == "supervised" || method == "multi-head" || method == "pixel-contrast" ||
-                method == "classification",
-            "config: pretrain.method '{}' is not mdp, supervised, multi-head, pixel-contrast or classification", method);
-  const bool is_mdp = method == "mdp", embeds = is_mdp || method == "pixel-contrast";
+  const PretrainMethod kind = pretrain_method_from_name(method);
+  const bool is_mdp = kind == PretrainMethod::MDP, embeds = is_mdp || kind == PretrainMethod::PixelContrast;
   MDP_CHECK(c.s("train.precision") == "fp32" || c.s("train.precision") == "bf16", "config: train.precision '{}' is not fp32 or bf16",
             c.s("train.precision"));
   const bool bf16 = c.s("train.precision") == "bf16";
   prepare_work_dir(work);
   write_text_atomically((fs::path(work) / "config.yaml").string(), c.yaml());
-  omp_set_num_threads(int(c.i("train.threads")));
+  set_num_threads(int(c.i("train.threads")));
   Device dev = Device::parse(c.s("train.device"));
   manual_seed(uint64_t(c.i("train.seed")));
 
@@ -304,7 +188,7 @@ int pretrain_main(int argc, char** argv) {
     std::string split = splits.empty() ? c.s("data.train_split") : splits[i];
     std::shared_ptr<const data::Dataset> ds = open_dataset(c, kind, root, split, domain);
     if (std::find(unlabeled_idx.begin(), unlabeled_idx.end(), int64_t(i)) != unlabeled_idx.end())
-      ds = std::make_shared<WithoutLabels>(ds);
+      ds = std::make_shared<data::WithoutLabels>(ds);
     double w = weights.empty() ? double(ds->size()) : weights[i];
     members.push_back({ds, w, kind == "generated" ? domain : ""});
   }
@@ -312,18 +196,8 @@ int pretrain_main(int argc, char** argv) {
   if (!c.s("data.label_mapping").empty()) merges = data::read_label_mapping(c.s("data.label_mapping"));
   auto ls = std::make_shared<data::LabelSpace>(members, merges);
   const int64_t C = ls->num_classes();
-  std::vector<int64_t> class_dataset(static_cast<size_t>(C));
-  for (int64_t g = 0; g < C; ++g) class_dataset[size_t(g)] = ls->dataset_of_class(int(g));
-  std::vector<std::vector<int64_t>> dataset_classes(size_t(ls->num_datasets()));  // merged classes in each member
-  for (int d = 0; d < ls->num_datasets(); ++d)
-    if (ls->labeled(d))
-      for (int l = 0; l < ls->dataset(d).num_classes(); ++l) dataset_classes[size_t(d)].push_back(ls->global_id(d, l));
-  std::vector<bool> unlabeled(size_t(ls->num_datasets()));
   bool any_unlabeled = false;
-  for (int d = 0; d < ls->num_datasets(); ++d) any_unlabeled |= (unlabeled[size_t(d)] = !ls->labeled(d));
-  MDP_CHECK(!any_unlabeled || is_mdp,
-            "config: unlabeled datasets need pretrain.method mdp (their pseudo-labels come from the prototypes), not {}", method);
-  ls->mark_unlabeled_pixels(any_unlabeled);  // their own pixels, told from padding, get the pseudo-labels
+  for (int d = 0; d < ls->num_datasets(); ++d) any_unlabeled |= !ls->labeled(d);
   const bool sequential = c.b("pretrain.sequential");
   const int stages = sequential ? ls->num_datasets() : 1;
   std::vector<double> stage_weights(size_t(stages), 1.0);
@@ -331,17 +205,7 @@ int pretrain_main(int argc, char** argv) {
     for (int d = 0; d < stages; ++d) stage_weights[size_t(d)] = ls->weight(d);
   const int64_t iters = c.i("train.iters"), ckpt_every = c.i("train.checkpoint_interval");
   MDP_CHECK(iters >= stages, "config: train.iters ({}) is less than the {} sequential stages", iters, stages);
-  MixOptions mix{c.f("mdp.region_mix"), c.f("mdp.pixel_mix"), c.b("mdp.blend"), ls->ignore_index()};
-  MDP_CHECK(!mix.blend || is_mdp, "config: mdp.blend (soft targets over two prototypes) needs pretrain.method mdp, not {}", method);
-  MDP_CHECK(method != "multi-head" || (mix.region_prob == 0 && mix.pixel_prob == 0),
-            "config: pretrain.method multi-head classifies each image with its own dataset's head, so it cannot mix images "
-            "across datasets: set mdp.region_mix=0 and mdp.pixel_mix=0");
-  MDP_CHECK(method != "classification" || (mix.region_prob == 0 && mix.pixel_prob == 0),
-            "config: pretrain.method classification learns one label per image, which mixing would blur: set "
-            "mdp.region_mix=0 and mdp.pixel_mix=0");
-  std::vector<bool> background_class(size_t(C), false);  // classification: each dataset's class 0 names no object
-  for (int d = 0; d < ls->num_datasets(); ++d)
-    if (ls->labeled(d)) background_class[size_t(ls->global_id(d, 0))] = true;
+  const MixOptions mix{c.f("mdp.region_mix"), c.f("mdp.pixel_mix"), c.b("mdp.blend"), ls->ignore_index()};
   // The key encoder's momentum and the queue: the config's, or scaled to the run's length.
   double key_momentum = c.f("mdp.key_momentum");
   int64_t queue_length = c.i("mdp.queue_length");
@@ -351,31 +215,38 @@ int pretrain_main(int argc, char** argv) {
     queue_length = tc.queue_length;
   }
 
-  // The networks.
-  nn::ResNetConfig bc{int(c.i("model.depth")), {false, true, true}, c.b("model.deep_stem"), c.f("model.width"), 1000, false};
-  MDPNetConfig mc{bc, c.i("mdp.dim")};
-  Nets nets;
-  if (embeds) {
-    nets.query = std::make_unique<MDPNet>(mc);
-  } else if (method == "classification") {
-    nn::ResNetConfig cc = bc;
-    cc.include_top = true;
-    cc.num_classes = int(C);
-    nets.classifier = std::make_unique<nn::ResNet>(cc);
-  } else {
-    nets.seg = std::make_unique<nn::DeepLabV3>(nn::DeepLabV3Config{nn::SegLayout::MMSeg, bc, int(C), false, c.i("model.channels")});
+  // The method's networks, bank and losses: one PretrainStep (mdp/pretrain_step.h).
+  PretrainStepOptions so;
+  so.method = kind;
+  so.backbone = {int(c.i("model.depth")), {false, true, true}, c.b("model.deep_stem"), c.f("model.width"), 1000, false};
+  so.dim = c.i("mdp.dim");
+  so.head_channels = c.i("model.channels");
+  std::string scm = c.s("mdp.sparse_coding");
+  MDP_CHECK(scm == "pull" || scm == "exclude" || scm == "none", "config: mdp.sparse_coding '{}' is not pull, exclude or none", scm);
+  so.loss.tau = c.f("mdp.tau");
+  so.loss.sparse_coding = scm == "pull" ? SparseCoding::Pull : scm == "exclude" ? SparseCoding::Exclude : SparseCoding::None;
+  so.loss.k = c.i("mdp.k");
+  so.loss.lambda_sc = c.f("mdp.lambda_sc");
+  so.loss.other_datasets_only = c.b("mdp.other_datasets_only");
+  so.pixel_contrast.tau = c.f("pixel_contrast.tau");
+  so.pixel_contrast.base_tau = c.f("pixel_contrast.base_tau");
+  so.pixel_contrast.max_views = c.i("pixel_contrast.max_views");
+  so.pixel_contrast.max_samples = c.i("pixel_contrast.max_samples");
+  so.mix = mix;
+  so.bank.mode = c.s("mdp.bank");
+  so.bank.queue_length = queue_length;
+  so.bank.ema_momentum = c.f("mdp.ema_momentum");
+  so.key_momentum = key_momentum;
+  so.pseudo_threshold = c.f("mdp.pseudo_threshold");
+  so.bf16 = bf16;
+  so.seed = uint64_t(c.i("train.seed"));
+  so.device = dev;
+  PretrainStep step(so, ls);
+  if (!c.s("model.pretrained").empty() && !resume) {
+    load_pretrained_backbone(step.trained(), c.s("model.pretrained"));
+    step.copy_query_to_key();
   }
-  if (!c.s("model.pretrained").empty() && !resume) load_pretrained_backbone(nets.trained(), c.s("model.pretrained"));
-  if (is_mdp) {
-    nets.key = std::make_unique<MDPNet>(mc);
-    copy_weights(*nets.key, *nets.query);
-    nets.key->set_frozen(true);
-    nets.key->to(dev);
-    nets.key->train();
-  }
-  nn::Module& net = nets.trained();
-  net.to(dev);
-  net.train();
+  nn::Module& net = step.trained();
   // A fresh optimizer (no momentum yet): at the start, and for each sequential stage, as separate runs.
   MDP_CHECK(c.s("train.optimizer") == "sgd" || c.s("train.optimizer") == "adamw", "config: train.optimizer '{}' is not sgd or adamw",
             c.s("train.optimizer"));
@@ -396,22 +267,6 @@ int pretrain_main(int argc, char** argv) {
     sc.warmup_iters = c.i("train.warmup_iters");
     return nn::LrSchedule(sc);
   };
-  PrototypeBank bank({C, c.i("mdp.dim"), c.s("mdp.bank"), queue_length, c.f("mdp.ema_momentum")}, dev);
-  ProtoLossOptions lo;
-  lo.tau = c.f("mdp.tau");
-  std::string scm = c.s("mdp.sparse_coding");
-  MDP_CHECK(scm == "pull" || scm == "exclude" || scm == "none", "config: mdp.sparse_coding '{}' is not pull, exclude or none", scm);
-  lo.sparse_coding = scm == "pull" ? SparseCoding::Pull : scm == "exclude" ? SparseCoding::Exclude : SparseCoding::None;
-  lo.k = c.i("mdp.k");
-  lo.lambda_sc = c.f("mdp.lambda_sc");
-  lo.other_datasets_only = c.b("mdp.other_datasets_only");
-  lo.ignore_index = ls->ignore_index();
-  PixelContrastOptions pco;
-  pco.tau = c.f("pixel_contrast.tau");
-  pco.base_tau = c.f("pixel_contrast.base_tau");
-  pco.max_views = c.i("pixel_contrast.max_views");
-  pco.max_samples = c.i("pixel_contrast.max_samples");
-  pco.ignore_index = ls->ignore_index();
 
   // The data: all datasets at once, or (sequential) the current stage's dataset only.
   data::LoaderOptions lopt;
@@ -428,7 +283,6 @@ int pretrain_main(int argc, char** argv) {
     }
     return std::make_unique<data::Loader>(ls, train_pipeline_of(c), o);
   };
-  Generator mix_gen(uint64_t(c.i("train.seed")) + 1), sample_gen(uint64_t(c.i("train.seed")) + 2);
 
   int64_t start = 0;
   Stage stage = stage_of(0, iters, stage_weights);
@@ -452,17 +306,17 @@ int pretrain_main(int argc, char** argv) {
               "mdp pretrain --resume: the checkpoint was made by pretrain.method {}, the config says {}",
               resumed.extra.at("method"), method);
     nn::load_weights(net, (fs::path(work) / resumed.extra.at("weights")).string());
-    if (nets.key) nn::load_weights(*nets.key, (fs::path(work) / resumed.extra.at("key_weights")).string());
+    if (step.key()) nn::load_weights(*step.key(), (fs::path(work) / resumed.extra.at("key_weights")).string());
     nn::NamedTensors opt_state, bank_state;
     for (auto& [n, t] : resumed.optimizer) (n.rfind("bank.", 0) == 0 ? bank_state : opt_state).emplace_back(n, t);
     // A checkpoint at the last iteration of a stage holds the finished stage's position and momentum: the
     // next stage starts from the beginning of its own data with a fresh optimizer.
     const bool same_stage = resumed.extra.count("data.stage") == 0 || std::stoi(resumed.extra.at("data.stage")) == stage.index;
     if (same_stage) opt->load_state(opt_state);
-    if (is_mdp) bank.load_state(bank_state);
+    if (is_mdp) step.bank().load_state(bank_state);
     default_generator().set_state(resumed.rng);
-    mix_gen.set_state(parse_rng(resumed.extra.at("mix_rng")));
-    if (resumed.extra.count("sample_rng")) sample_gen.set_state(parse_rng(resumed.extra.at("sample_rng")));
+    step.mix_generator().set_state(parse_rng(resumed.extra.at("mix_rng")));
+    if (resumed.extra.count("sample_rng")) step.sample_generator().set_state(parse_rng(resumed.extra.at("sample_rng")));
     if (same_stage)
       loader->seek({std::stoll(resumed.extra.at("data.epoch")), std::stoll(resumed.extra.at("data.index"))});
     std::printf("resumed at iteration %ld\n", long(start));
@@ -473,9 +327,9 @@ int pretrain_main(int argc, char** argv) {
               method.c_str(), sequential ? ", sequential" : "", ls->num_datasets(), long(C), ls->ignore_index(), long(ls->size()),
               long(c.i("model.depth")), c.f("model.width"),
               embeds ? fmt::format(", D = {}", c.i("mdp.dim")).c_str()
-                     : nets.classifier ? ", pooled linear classifier (image-level labels)" : ", DeepLabV3 head");
+                     : kind == PretrainMethod::Classification ? ", pooled linear classifier (image-level labels)" : ", DeepLabV3 head");
   for (int d = 0; d < ls->num_datasets(); ++d) {
-    if (unlabeled[size_t(d)])
+    if (!ls->labeled(d))
       std::printf("  %-14s unlabeled   %6ld images  weight %.3g (pseudo-labels from the prototypes)\n", ls->prefix(d).c_str(),
                   long(ls->dataset(d).size()), ls->weight(d));
     else
@@ -500,29 +354,23 @@ int pretrain_main(int argc, char** argv) {
   auto save = [&](int64_t it) {
     std::string wq = fmt::format("iter_{}.safetensors", it), wk = fmt::format("iter_{}.key.safetensors", it);
     nn::save_weights((fs::path(work) / wq).string(), net, {{"iter", std::to_string(it)}});
-    if (nets.key) nn::save_weights((fs::path(work) / wk).string(), *nets.key, {{"iter", std::to_string(it)}});
+    if (step.key()) nn::save_weights((fs::path(work) / wk).string(), *step.key(), {{"iter", std::to_string(it)}});
     TensorFile bb;  // the backbone in torchvision naming, for mdp train's model.pretrained
-    for (auto& [n, t] : nets.backbone().state_dict()) bb.tensors[n] = t;
+    for (auto& [n, t] : step.backbone().state_dict()) bb.tensors[n] = t;
     bb.metadata = {{"format", "mdp-weights"}, {"source", "mdp pretrain (" + method + ")"}, {"iter", std::to_string(it)}};
     save_tensor_file((fs::path(work) / "backbone.safetensors").string(), bb);
     nn::NamedTensors state = opt->state();
     if (is_mdp)
-      for (auto& t : bank.state()) state.push_back(t);
+      for (auto& t : step.bank().state()) state.push_back(t);
     auto rng_text = [](const Generator::State& st) { return fmt::format("{},{},{},{}", st.s[0], st.s[1], st.s[2], st.s[3]); };
     std::map<std::string, std::string> extra = {
         {"weights", wq}, {"method", method}, {"data.stage", std::to_string(stage.index)},
         {"data.epoch", std::to_string(loader->position().epoch)}, {"data.index", std::to_string(loader->position().index)},
-        {"mix_rng", rng_text(mix_gen.state())}, {"sample_rng", rng_text(sample_gen.state())}, {"config", c.yaml()}};
-    if (nets.key) extra["key_weights"] = wk;
+        {"mix_rng", rng_text(step.mix_generator().state())}, {"sample_rng", rng_text(step.sample_generator().state())},
+        {"config", c.yaml()}};
+    if (step.key()) extra["key_weights"] = wk;
     nn::save_training_state((fs::path(work) / "latest.state.safetensors").string(),
                             nn::TrainingState{it, state, default_generator().state(), extra});
-  };
-  const Tensor ignore_t = ops::full({}, double(ls->ignore_index()), DType::Int64, dev);
-  // A network's forward pass; with train.precision bf16 its convolutions and matmuls run in bfloat16
-  // (autocast), while the losses, the bank and the optimizer stay float32.
-  auto forward = [bf16](nn::Module& net, const Tensor& in) {
-    AutocastGuard autocast(bf16);
-    return net.forward(in);
   };
   for (int64_t it = start + 1; it <= iters; ++it) {
     Stage st = stage_of(it - 1, iters, stage_weights);
@@ -538,76 +386,29 @@ int pretrain_main(int argc, char** argv) {
     double lr = schedule.at(it - 1 - stage.begin);
     opt->set_lr(lr);
     while (!loader->next(batch)) {}
-    Tensor labels = batch.labels;
-    int64_t pseudo = 0;
-    if (any_unlabeled)
-      std::tie(labels, pseudo) = pseudo_labelled(*nets.key, bf16, bank, batch, unlabeled, c.f("mdp.pseudo_threshold"), dev);
-    MixedBatch m = mix_batch(batch.images, labels, batch.dataset_ids, mix, mix_gen);
-    Tensor x = ops::to(m.images, dev);
-    Tensor loss;
+    PretrainStepResult r = step.run(batch, *opt);
     std::string detail, json;
-    double main_value = 0;
-    Tensor y8;
-    if (embeds) {
-      Tensor z = forward(*nets.query, x);  // (N, D, h, w)
-      int64_t h = z.size(2), w = z.size(3), D = z.size(1);
-      y8 = ops::to(ops::resize_nearest(m.labels, h, w), dev);  // (N, h, w)
-      if (is_mdp) {
-        Tensor y2, mw;
-        if (m.labels2.defined()) {
-          y2 = ops::reshape(ops::to(ops::resize_nearest(m.labels2, h, w), dev), {-1});
-          mw = ops::reshape(ops::to(ops::resize_nearest(m.mix_weight, h, w), dev), {-1});
-        }
-        Tensor zp = reshape(permute(z, {0, 2, 3, 1}), {-1, D});
-        ProtoLossResult r = proto_loss(zp, ops::reshape(y8, {-1}), bank.prototypes(), bank.filled(), lo, class_dataset, y2, mw);
-        if (mw.defined())  // with blending, only hard-labelled pixels update the bank
-          y8 = ops::where(ops::compare(ops::CompareOp::Eq, ops::reshape(mw, y8.shape()), 1.0), y8, ignore_t);
-        loss = r.loss;
-        detail = fmt::format("proto {:.3f} sc {:.3f}", r.proto, r.sparse);  // "filled" after the bank's update below
-        json = fmt::format("\"proto\": {:.6f}, \"sparse\": {:.6f}, \"pixels\": {}", r.proto, r.sparse, r.pixels);
-      } else {
-        PixelContrastResult r = pixel_contrast_loss(z, y8, pco, sample_gen);
-        loss = r.loss;
-        main_value = r.loss.item();
-        detail = fmt::format("contrast {:.3f} anchors {}", main_value, r.anchors);
-        json = fmt::format("\"contrast\": {:.6f}, \"anchors\": {}", main_value, r.anchors);
-      }
-    } else if (nets.classifier) {
-      Tensor logits = mdp::to(forward(*nets.classifier, x), DType::Float32);  // (N, C)
-      Tensor y = ops::to(image_labels(m.labels, background_class, ls->ignore_index()), dev);  // (N)
-      loss = cross_entropy(logits, y, Tensor(), ls->ignore_index());
-      main_value = loss.item();
-      json = fmt::format("\"ce\": {:.6f}", main_value);
-    } else {
-      Tensor logits = forward(*nets.seg, x);  // (N, C, H, W)
-      Tensor y = ops::to(m.labels, dev);
-      loss = method == "multi-head"
-                 ? multi_head_cross_entropy(logits, y, batch.dataset_ids, dataset_classes, ls->ignore_index())
-                 : cross_entropy(logits, y, Tensor(), ls->ignore_index());
-      main_value = loss.item();
-      json = fmt::format("\"ce\": {:.6f}", main_value);
-    }
-    opt->zero_grad();
-    backward(loss);
-    opt->step();
     if (is_mdp) {
-      NoGradGuard ng;
-      momentum_update(*nets.key, *nets.query, key_momentum);
-      bank.update(forward(*nets.key, x), y8);
-      detail += fmt::format(" filled {}", bank.num_filled());  // as the log line reports it
+      detail = fmt::format("proto {:.3f} sc {:.3f} filled {}", r.proto, r.sparse, r.filled);
+      json = fmt::format("\"proto\": {:.6f}, \"sparse\": {:.6f}, \"pixels\": {}", r.proto, r.sparse, r.pixels);
+    } else if (kind == PretrainMethod::PixelContrast) {
+      detail = fmt::format("contrast {:.3f} anchors {}", r.loss, r.anchors);
+      json = fmt::format("\"contrast\": {:.6f}, \"anchors\": {}", r.loss, r.anchors);
+    } else {
+      json = fmt::format("\"ce\": {:.6f}", r.loss);
     }
-    double lv = loss.item();
+    const double lv = r.loss;
     MDP_CHECK(std::isfinite(lv), "mdp pretrain: the loss became {} at iteration {} (lower train.lr?)", lv, it);
     if (any_unlabeled) {
-      detail += fmt::format(" pseudo {}", pseudo);
-      json += fmt::format(", \"pseudo_pixels\": {}", pseudo);
+      detail += fmt::format(" pseudo {}", r.pseudo_pixels);
+      json += fmt::format(", \"pseudo_pixels\": {}", r.pseudo_pixels);
     }
     progress.update(it, lv, lr, batch.size(), detail);
     std::string line = fmt::format("{{\"iter\": {}, \"loss\": {:.9g}, \"lr\": {:.6e}, {}", it, lv, lr, json);
     if (is_mdp) {
-      auto [within, across] = prototype_cosines(bank, *ls);
+      auto [within, across] = prototype_cosines(step.bank(), *ls);
       auto number = [](double v) { return std::isfinite(v) ? fmt::format("{:.4f}", v) : std::string("null"); };  // JSON has no NaN
-      line += fmt::format(", \"filled\": {}, \"cos_within\": {}, \"cos_across\": {}", bank.num_filled(), number(within),
+      line += fmt::format(", \"filled\": {}, \"cos_within\": {}, \"cos_across\": {}", r.filled, number(within),
                           number(across));
     }
     append_line(log, line + "}");
@@ -626,9 +427,9 @@ int pretrain_main(int argc, char** argv) {
     write_line_plot(curves, {{"losses", "iteration", "loss",
                               {{"pixel-to-prototype", proto.iters, proto.values}, {"sparse coding", sparse.iters, sparse.values}}},
                              {"filled prototypes", "iteration", "classes", {{"filled", filled.iters, filled.values}}}});
-    write_similarity_plot((fs::path(work) / "prototypes.svg").string(), bank, *ls);
-    auto [within, across] = prototype_cosines(bank, *ls);
-    std::printf("prototypes: %ld of %ld filled; mean cosine within datasets %.3f, across %.3f\n", long(bank.num_filled()), long(C),
+    write_similarity_plot((fs::path(work) / "prototypes.svg").string(), step.bank(), *ls);
+    auto [within, across] = prototype_cosines(step.bank(), *ls);
+    std::printf("prototypes: %ld of %ld filled; mean cosine within datasets %.3f, across %.3f\n", long(step.bank().num_filled()), long(C),
                 within, across);
     std::printf("similarity map of the prototypes: %s\n", (fs::path(work) / "prototypes.svg").c_str());
   } else {

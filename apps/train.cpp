@@ -3,8 +3,6 @@
 // clipping, accumulation) -> log line / JSONL -> periodic evaluation and checkpoint.
 #include "apps/train.h"
 
-#include <omp.h>
-
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +19,7 @@
 #include "nn/summary.h"
 #include "tensor/allocator.h"
 #include "tensor/error.h"
+#include "tensor/threads.h"
 
 namespace mdp::apps {
 namespace fs = std::filesystem;
@@ -108,7 +107,9 @@ int64_t activations_per_image(nn::DeepLabV3& model, const Config& c, Device dev,
   return per_image;
 }
 
-InferenceOptions inference_of(const Config& c) { return {c.s("eval.mode"), c.il("eval.crop"), c.il("eval.stride")}; }
+EvaluateOptions evaluate_options_of(const Config& c, Device device, int workers) {
+  return {{c.s("eval.mode"), c.il("eval.crop"), c.il("eval.stride")}, device, c.i("eval.max_images"), workers};
+}
 
 struct Checkpointer {
   std::string dir;
@@ -142,7 +143,7 @@ int train_main(int argc, char** argv) {
   const bool bf16 = c.s("train.precision") == "bf16";
   prepare_work_dir(work);
   write_text_atomically((fs::path(work) / "config.yaml").string(), c.yaml());
-  omp_set_num_threads(int(c.i("train.threads")));
+  set_num_threads(int(c.i("train.threads")));
   Device dev = Device::parse(c.s("train.device"));
   manual_seed(uint64_t(c.i("train.seed")));
 
@@ -269,7 +270,7 @@ int train_main(int argc, char** argv) {
     append_line(log, fmt::format("{{\"iter\": {}, \"loss\": {:.9g}, \"lr\": {:.6e}}}", it, loss, lr));
     bool last = it == iters;
     if ((eval_every > 0 && it % eval_every == 0) || last) {
-      SegMetrics m = evaluate(model, val_ds, test_pipeline_of(c), inference_of(c), dev, c.i("eval.max_images"), lo.num_workers);
+      SegMetrics m = evaluate(model, val_ds, test_pipeline_of(c), evaluate_options_of(c, dev, lo.num_workers));
       SegScores s = m.scores();
       progress.message(fmt::format("iter {}: mIoU {:.2f} aAcc {:.2f} mAcc {:.2f} on {} ({})", it, 100 * s.miou, 100 * s.aacc,
                                    100 * s.macc, val_ds->name(), c.s("data.val_split")));
@@ -320,7 +321,7 @@ int eval_main(int argc, char** argv) {
     std::fputs(c.yaml().c_str(), stdout);
     return 0;
   }
-  omp_set_num_threads(int(c.i("train.threads")));
+  set_num_threads(int(c.i("train.threads")));
   Device dev = Device::parse(c.s("train.device"));
   auto val_ds = open_split(c, c.s("data.val_split"));
   nn::DeepLabV3 model(seg_model_config(c, val_ds->num_classes()));
@@ -328,7 +329,7 @@ int eval_main(int argc, char** argv) {
   MDP_CHECK(fs::exists(ck), "mdp eval: checkpoint '{}' does not exist", ck);
   nn::load_weights(model, ck);
   model.to(dev);
-  SegMetrics m = evaluate(model, val_ds, test_pipeline_of(c), inference_of(c), dev, c.i("eval.max_images"), int(c.i("data.workers")));
+  SegMetrics m = evaluate(model, val_ds, test_pipeline_of(c), evaluate_options_of(c, dev, int(c.i("data.workers"))));
   std::fputs(m.table(val_ds->class_names()).c_str(), stdout);
   const std::string mode = c.s("eval.mode") == "whole" ? "" : "." + c.s("eval.mode");  // slide never replaces whole
   std::string out = p.has("--out") ? p.str("--out") : (fs::path(ck).replace_extension("").string() + mode + ".eval.json");

@@ -151,6 +151,8 @@ NamedTensors AdamW::state() const {
         s.emplace_back(groups_[gi].params[i].first + ".exp_avg", m_[gi][i]);
         s.emplace_back(groups_[gi].params[i].first + ".exp_avg_sq", v_[gi][i]);
       }
+  // The step count sets the bias correction: without it a resumed run would restart at 1 - beta^1.
+  if (!s.empty()) s.emplace_back("adamw.step", ops::full({}, double(steps_), DType::Int64));
   return s;
 }
 
@@ -160,6 +162,12 @@ void AdamW::load_state(const NamedTensors& s) {
       load_slot(m_[gi][i], s, groups_[gi].params[i].first + ".exp_avg", groups_[gi].params[i].second);
       load_slot(v_[gi][i], s, groups_[gi].params[i].first + ".exp_avg_sq", groups_[gi].params[i].second);
     }
+  // State saved by mdp before 2026-12-07 has no step count; it resumes as it always did (from step 0).
+  if (const Tensor* t = find(s, "adamw.step")) {
+    const double n = t->item();
+    MDP_CHECK(t->numel() == 1 && n >= 0 && n == std::floor(n), "optimizer state 'adamw.step' must be one count >= 0, got {}", n);
+    steps_ = int64_t(n);
+  }
 }
 
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {

@@ -1,0 +1,236 @@
+// pretrain_step.cpp: see pretrain_step.h.
+#include "pretrain_step.h"
+
+#include <cmath>
+
+#include "../autograd/autocast.h"
+#include "../autograd/engine.h"
+#include "../autograd/functions.h"
+#include "../tensor/error.h"
+#include "../tensor/ops.h"
+#include "image_label.h"
+#include "multi_head.h"
+#include "pseudo_label.h"
+
+namespace mdp {
+
+PretrainMethod pretrain_method_from_name(const std::string& name) {
+  if (name == "mdp") return PretrainMethod::MDP;
+  if (name == "supervised") return PretrainMethod::Supervised;
+  if (name == "multi-head") return PretrainMethod::MultiHead;
+  if (name == "pixel-contrast") return PretrainMethod::PixelContrast;
+  if (name == "classification") return PretrainMethod::Classification;
+  throw Error(fmt::format("config: pretrain.method '{}' is not mdp, supervised, multi-head, pixel-contrast or classification", name));
+}
+
+std::string name_of(PretrainMethod m) {
+  switch (m) {
+    case PretrainMethod::MDP: return "mdp";
+    case PretrainMethod::Supervised: return "supervised";
+    case PretrainMethod::MultiHead: return "multi-head";
+    case PretrainMethod::PixelContrast: return "pixel-contrast";
+    case PretrainMethod::Classification: return "classification";
+  }
+  return "?";
+}
+
+PrototypeCosines prototype_cosines(const PrototypeBank& bank, const data::LabelSpace& labels) {
+  std::vector<double> p = ops::to_vector(bank.prototypes()), f = ops::to_vector(bank.filled());
+  const int64_t C = bank.options().num_classes, D = bank.options().dim;
+  double within = 0, across = 0;
+  int64_t nw = 0, na = 0;
+  for (int64_t i = 0; i < C; ++i)
+    for (int64_t j = i + 1; j < C; ++j) {
+      if (!f[size_t(i)] || !f[size_t(j)]) continue;
+      double dot = 0;
+      for (int64_t d = 0; d < D; ++d) dot += p[size_t(i * D + d)] * p[size_t(j * D + d)];
+      if (labels.dataset_of_class(int(i)) == labels.dataset_of_class(int(j))) { within += dot; ++nw; }
+      else { across += dot; ++na; }
+    }
+  return {nw ? within / double(nw) : NAN, na ? across / double(na) : NAN};
+}
+
+namespace {
+bool embeds(PretrainMethod m) { return m == PretrainMethod::MDP || m == PretrainMethod::PixelContrast; }
+
+PrototypeBankOptions bank_options(PrototypeBankOptions b, int64_t num_classes, int64_t dim) {
+  b.num_classes = num_classes;
+  b.dim = dim;
+  return b;
+}
+}  // namespace
+
+PretrainStep::PretrainStep(const PretrainStepOptions& options, std::shared_ptr<data::LabelSpace> labels)
+    : o_(options),
+      labels_(labels),
+      bank_(bank_options(options.bank, labels->num_classes(), options.dim), options.device),
+      mix_gen_(options.seed + 1),
+      sample_gen_(options.seed + 2) {
+  const std::string method = name_of(o_.method);
+  const int64_t C = labels_->num_classes();
+  const int32_t ignore = labels_->ignore_index();
+  o_.loss.ignore_index = ignore;
+  o_.pixel_contrast.ignore_index = ignore;
+  o_.mix.ignore_index = ignore;
+  const bool mixes = o_.mix.region_prob > 0 || o_.mix.pixel_prob > 0;
+  MDP_CHECK(!o_.mix.blend || o_.method == PretrainMethod::MDP,
+            "config: mdp.blend (soft targets over two prototypes) needs pretrain.method mdp, not {}", method);
+  MDP_CHECK(o_.method != PretrainMethod::MultiHead || !mixes,
+            "config: pretrain.method multi-head classifies each image with its own dataset's head, so it cannot mix images "
+            "across datasets: set mdp.region_mix=0 and mdp.pixel_mix=0");
+  MDP_CHECK(o_.method != PretrainMethod::Classification || !mixes,
+            "config: pretrain.method classification learns one label per image, which mixing would blur: set "
+            "mdp.region_mix=0 and mdp.pixel_mix=0");
+
+  // What the label space says about each class and dataset.
+  class_dataset_.resize(size_t(C));
+  for (int64_t g = 0; g < C; ++g) class_dataset_[size_t(g)] = labels_->dataset_of_class(int(g));
+  const int datasets = labels_->num_datasets();
+  dataset_classes_.resize(size_t(datasets));
+  unlabeled_.resize(size_t(datasets));
+  background_class_.assign(size_t(C), false);
+  for (int d = 0; d < datasets; ++d) {
+    if (labels_->labeled(d)) {
+      for (int l = 0; l < labels_->dataset(d).num_classes(); ++l) dataset_classes_[size_t(d)].push_back(labels_->global_id(d, l));
+      background_class_[size_t(labels_->global_id(d, 0))] = true;
+    }
+    any_unlabeled_ |= (unlabeled_[size_t(d)] = !labels_->labeled(d));
+  }
+  MDP_CHECK(!any_unlabeled_ || o_.method == PretrainMethod::MDP,
+            "config: unlabeled datasets need pretrain.method mdp (their pseudo-labels come from the prototypes), not {}", method);
+  labels->mark_unlabeled_pixels(any_unlabeled_);  // their own pixels, told from padding, get the pseudo-labels
+
+  // The networks, in this order (their initial weights come from the default generator).
+  MDPNetConfig mc{o_.backbone, o_.dim};
+  if (embeds(o_.method)) {
+    query_ = std::make_unique<MDPNet>(mc);
+  } else if (o_.method == PretrainMethod::Classification) {
+    nn::ResNetConfig cc = o_.backbone;
+    cc.include_top = true;
+    cc.num_classes = int(C);
+    classifier_ = std::make_unique<nn::ResNet>(cc);
+  } else {
+    seg_ = std::make_unique<nn::DeepLabV3>(nn::DeepLabV3Config{nn::SegLayout::MMSeg, o_.backbone, int(C), false, o_.head_channels});
+  }
+  if (o_.method == PretrainMethod::MDP) {
+    key_ = std::make_unique<MDPNet>(mc);
+    copy_weights(*key_, *query_);
+    key_->set_frozen(true);
+    key_->to(o_.device);
+    key_->train();
+  }
+  trained().to(o_.device);
+  trained().train();
+  ignore_ = ops::full({}, double(ignore), DType::Int64, o_.device);
+}
+
+nn::Module& PretrainStep::trained() {
+  if (query_) return *query_;
+  if (seg_) return *seg_;
+  return *classifier_;
+}
+
+nn::ResNet& PretrainStep::backbone() { return query_ ? query_->backbone() : seg_ ? seg_->backbone() : *classifier_; }
+
+void PretrainStep::copy_query_to_key() {
+  if (key_) copy_weights(*key_, *query_);
+}
+
+Tensor PretrainStep::forward(nn::Module& net, const Tensor& x) {
+  AutocastGuard autocast(o_.bf16);
+  return net.forward(x);
+}
+
+// The key network (in eval mode: its running batch-norm statistics, which this pass leaves alone) embeds
+// the unlabeled images; each stride-8 pixel takes the class of its most similar filled prototype (ignore
+// below the threshold or while no prototype exists), and every crop pixel marked
+// LabelSpace::kUnlabeledPixel takes the label of its stride-8 cell (nearest, as resize_nearest); padding
+// stays ignore.
+std::pair<Tensor, int64_t> PretrainStep::pseudo_labelled(const data::Batch& batch) {
+  Tensor labels = ops::clone(batch.labels);
+  std::vector<double> ids = ops::to_vector(batch.dataset_ids);
+  std::vector<double> pick;
+  for (size_t n = 0; n < ids.size(); ++n)
+    if (unlabeled_[size_t(ids[n])]) pick.push_back(double(n));
+  if (pick.empty()) return {labels, 0};
+  NoGradGuard ng;
+  Tensor index = ops::from_vector(pick, {int64_t(pick.size())}, DType::Int64);
+  Tensor x = ops::to(ops::index_select(batch.images, 0, index), o_.device);
+  key_->eval();
+  Tensor keys = forward(*key_, x);  // (n, D, h, w)
+  key_->train();
+  Tensor y8 = pseudo_labels(keys, bank_.prototypes(), bank_.filled(), o_.pseudo_threshold, batch.ignore_index);  // (n, h, w)
+  const int64_t H = labels.size(1), W = labels.size(2), h = y8.size(1), w = y8.size(2);
+  std::vector<double> small = ops::to_vector(y8);
+  int64_t* out = labels.data<int64_t>();
+  int64_t labelled = 0;
+  for (size_t j = 0; j < pick.size(); ++j) {
+    const double* src = small.data() + j * size_t(h * w);
+    int64_t* dst = out + int64_t(pick[j]) * H * W;
+    for (int64_t yy = 0; yy < H; ++yy)
+      for (int64_t xx = 0; xx < W; ++xx) {
+        int64_t& v = dst[yy * W + xx];
+        if (v != data::LabelSpace::kUnlabeledPixel) continue;  // padding (ignore)
+        v = int64_t(src[(yy * h / H) * w + xx * w / W]);
+        labelled += v != batch.ignore_index;
+      }
+  }
+  return {labels, labelled};
+}
+
+PretrainStepResult PretrainStep::run(const data::Batch& batch, nn::Optimizer& optimizer) {
+  PretrainStepResult r;
+  Tensor labels = batch.labels;  // (N, H, W) int64
+  if (any_unlabeled_) std::tie(labels, r.pseudo_pixels) = pseudo_labelled(batch);
+  MixedBatch m = mix_batch(batch.images, labels, batch.dataset_ids, o_.mix, mix_gen_);
+  Tensor x = ops::to(m.images, o_.device);  // (N, 3, H, W)
+  const int32_t ignore = labels_->ignore_index();
+  Tensor loss, y8;
+  if (embeds(o_.method)) {
+    Tensor z = forward(*query_, x);  // (N, D, h, w)
+    const int64_t h = z.size(2), w = z.size(3), D = z.size(1);
+    y8 = ops::to(ops::resize_nearest(m.labels, h, w), o_.device);  // (N, h, w)
+    if (o_.method == PretrainMethod::MDP) {
+      Tensor y2, mw;  // blending: the second label and the first one's weight, (N h w)
+      if (m.labels2.defined()) {
+        y2 = ops::reshape(ops::to(ops::resize_nearest(m.labels2, h, w), o_.device), {-1});
+        mw = ops::reshape(ops::to(ops::resize_nearest(m.mix_weight, h, w), o_.device), {-1});
+      }
+      Tensor zp = reshape(permute(z, {0, 2, 3, 1}), {-1, D});  // (N h w, D)
+      ProtoLossResult p = proto_loss(zp, ops::reshape(y8, {-1}), bank_.prototypes(), bank_.filled(), o_.loss, class_dataset_, y2, mw);
+      if (mw.defined())  // with blending, only hard-labelled pixels update the bank
+        y8 = ops::where(ops::compare(ops::CompareOp::Eq, ops::reshape(mw, y8.shape()), 1.0), y8, ignore_);
+      loss = p.loss;
+      r.proto = p.proto;
+      r.sparse = p.sparse;
+      r.pixels = p.pixels;
+    } else {
+      PixelContrastResult p = pixel_contrast_loss(z, y8, o_.pixel_contrast, sample_gen_);
+      loss = p.loss;
+      r.anchors = p.anchors;
+    }
+  } else if (classifier_) {
+    Tensor logits = mdp::to(forward(*classifier_, x), DType::Float32);                   // (N, C)
+    Tensor y = ops::to(image_labels(m.labels, background_class_, ignore), o_.device);  // (N)
+    loss = cross_entropy(logits, y, Tensor(), ignore);
+  } else {
+    Tensor logits = forward(*seg_, x);  // (N, C, H, W)
+    Tensor y = ops::to(m.labels, o_.device);
+    loss = o_.method == PretrainMethod::MultiHead
+               ? multi_head_cross_entropy(logits, y, batch.dataset_ids, dataset_classes_, ignore)
+               : cross_entropy(logits, y, Tensor(), ignore);
+  }
+  optimizer.zero_grad();
+  backward(loss);
+  optimizer.step();
+  if (key_) {
+    NoGradGuard ng;
+    momentum_update(*key_, *query_, o_.key_momentum);
+    bank_.update(forward(*key_, x), y8);  // keys (N, D, h, w) of the same mixed batch
+    r.filled = bank_.num_filled();
+  }
+  r.loss = loss.item();
+  return r;
+}
+
+}  // namespace mdp

@@ -1,0 +1,119 @@
+// pretrain_step.h: one pretraining iteration as a library object (mdp-method.md §9). A PretrainStep owns
+// what a method trains (its networks; for MDP also the momentum key encoder and the prototype bank), the
+// loss options, the cross-dataset mixing and the generators they draw from. Given a batch over the
+// concatenated label space and an optimizer over trained(), run() does one iteration, top to bottom:
+//
+//   pseudo-labels for unlabeled samples (MDP) -> cross-dataset mixing -> forward of the trained network
+//   -> the method's loss -> backward -> optimizer step -> (MDP) momentum update of the key encoder
+//   -> key embeddings of the same mixed batch -> prototype bank update.
+//
+// The methods, on the same data, schedule and backbone (the paper's baselines beside MDP):
+//   MDP             backbone + projection head, pixel-to-prototype contrast with sparse coding (proto_loss.h)
+//   Supervised      DeepLabV3 with one classifier over the concatenated classes, cross-entropy
+//   MultiHead       the same network, each sample's softmax restricted to its own dataset's classes
+//   PixelContrast   backbone + projection head, pixel-to-pixel supervised contrast (pixel_contrast.h)
+//   Classification  the backbone with global pooling and a linear classifier on image-level labels
+//
+// `mdp pretrain`, examples/pretrain_mdp and the tests call this same object. Deliberately not here: the
+// loop, the data loader, the learning-rate schedule, checkpoint files, logging and printing.
+#pragma once
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "../data/label_space.h"
+#include "../data/loader.h"
+#include "../nn/deeplabv3.h"
+#include "../nn/optimizer.h"
+#include "mdp_net.h"
+#include "mixing.h"
+#include "pixel_contrast.h"
+#include "proto_loss.h"
+#include "prototype_bank.h"
+
+namespace mdp {
+
+enum class PretrainMethod { MDP, Supervised, MultiHead, PixelContrast, Classification };
+// "mdp", "supervised", "multi-head", "pixel-contrast", "classification"; throws naming the choices.
+PretrainMethod pretrain_method_from_name(const std::string& name);
+std::string name_of(PretrainMethod m);
+
+struct PretrainStepOptions {
+  PretrainMethod method = PretrainMethod::MDP;
+  nn::ResNetConfig backbone{50, {false, true, true}, false, 1.0, 1000, false};  // output stride 8
+  int64_t dim = 256;            // MDP and pixel-contrast: embedding dimension D
+  int64_t head_channels = 512;  // supervised and multi-head: DeepLabV3 (MMSeg layout) head channels
+  ProtoLossOptions loss;        // MDP; its ignore_index is replaced by the label space's
+  PixelContrastOptions pixel_contrast;  // its ignore_index too
+  MixOptions mix;                       // and this one's
+  PrototypeBankOptions bank;            // MDP; num_classes and dim come from the label space and `dim`
+  double key_momentum = 0.999;          // MDP: key <- m key + (1 - m) query after every step
+  double pseudo_threshold = -1;         // MDP, unlabeled samples: least cosine to the nearest prototype
+  bool bf16 = false;                    // forward passes under autocast (losses, bank, optimizer in float32)
+  uint64_t seed = 0;                    // the mixing (seed + 1) and anchor sampling (seed + 2) generators
+  Device device = Device::cpu();
+};
+
+// What one step measured. loss is the total; the rest is what the method has.
+struct PretrainStepResult {
+  double loss = 0;
+  double proto = 0, sparse = 0;  // MDP: the pixel-to-prototype and sparse-coding terms
+  int64_t pixels = 0;            // MDP: labelled stride-8 pixels in the loss
+  int64_t filled = 0;            // MDP: filled prototypes after the bank update
+  int64_t anchors = 0;           // pixel-contrast: anchors sampled
+  int64_t pseudo_pixels = 0;     // crop pixels that got a pseudo-label (unlabeled samples only)
+};
+
+// Mean cosine between the filled prototypes of the same dataset and of different datasets (NaN where no
+// pair exists): the collapse diagnostic of mdp-method.md §9.
+struct PrototypeCosines {
+  double within = 0, across = 0;
+};
+PrototypeCosines prototype_cosines(const PrototypeBank& bank, const data::LabelSpace& labels);
+
+class PretrainStep {
+ public:
+  // Builds the method's networks (drawing their initial weights from the default generator, so seed it
+  // first), on options.device, in training mode. Checks what the method cannot do (multi-head and
+  // classification with mixing, blending or unlabeled datasets without MDP) and throws naming it. With
+  // unlabeled members it marks their pixels in `labels` (LabelSpace::mark_unlabeled_pixels), so make
+  // the Loader after the step.
+  PretrainStep(const PretrainStepOptions& options, std::shared_ptr<data::LabelSpace> labels);
+
+  // One iteration on a batch from a Loader over the label space (images on the CPU); `optimizer` updates
+  // trained()'s parameters at the learning rate it holds.
+  PretrainStepResult run(const data::Batch& batch, nn::Optimizer& optimizer);
+
+  nn::Module& trained();     // what the optimizer updates: the query network, the DeepLabV3 or the classifier
+  nn::ResNet& backbone();    // its backbone (what fine-tuning starts from)
+  MDPNet* key() { return key_.get(); }  // MDP's momentum encoder, else nullptr
+  // key <- trained() for every parameter and buffer: after loading weights into trained() (MDP only).
+  void copy_query_to_key();
+  const PrototypeBank& bank() const { return bank_; }
+  PrototypeBank& bank() { return bank_; }
+  // The generators beside the default one, for exact resume: mixing and anchor sampling.
+  Generator& mix_generator() { return mix_gen_; }
+  Generator& sample_generator() { return sample_gen_; }
+  const PretrainStepOptions& options() const { return o_; }
+  const data::LabelSpace& label_space() const { return *labels_; }
+
+ private:
+  Tensor forward(nn::Module& net, const Tensor& x);  // under autocast when bf16
+  // Unlabeled samples' labels from the key encoder and the bank: (N, H, W) int64 (a copy) and the count.
+  std::pair<Tensor, int64_t> pseudo_labelled(const data::Batch& batch);
+
+  PretrainStepOptions o_;
+  std::shared_ptr<const data::LabelSpace> labels_;
+  std::unique_ptr<MDPNet> query_, key_;        // MDP, pixel-contrast (key: MDP only)
+  std::unique_ptr<nn::DeepLabV3> seg_;         // supervised, multi-head
+  std::unique_ptr<nn::ResNet> classifier_;     // classification
+  PrototypeBank bank_;
+  std::vector<int64_t> class_dataset_;                 // (C): dataset of each global class
+  std::vector<std::vector<int64_t>> dataset_classes_;  // global classes of each labeled dataset
+  std::vector<bool> unlabeled_, background_class_;     // per dataset; per class (each dataset's class 0)
+  bool any_unlabeled_ = false;
+  Generator mix_gen_, sample_gen_;
+  Tensor ignore_;  // () int64 on the device: the label space's ignore value
+};
+
+}  // namespace mdp

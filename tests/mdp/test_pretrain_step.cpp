@@ -1,0 +1,201 @@
+// Suite pretrain_step: the library's pretraining iteration (mdp/pretrain_step.h) on two tiny generated
+// domains: every method trains on the concatenated label space; MDP fills its bank and moves its key
+// encoder by the momentum rule; an interrupted run resumed from saved weights, optimizer, bank,
+// generators and loader position reproduces the uninterrupted run's losses exactly; what a method cannot
+// do is refused by name.
+#include <boost/test/unit_test.hpp>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "data/folder.h"
+#include "data/generated.h"
+#include "mdp/pretrain_step.h"
+#include "nn/checkpoint.h"
+#include "tensor/error.h"
+#include "tests/common.h"
+
+using namespace mdp;
+namespace fs = std::filesystem;
+
+namespace {
+// shapes_a + shapes_b, 16 training images of 32x32 each, written once per test process.
+std::shared_ptr<data::LabelSpace> tiny_label_space() {
+  static const std::string root = [] {
+    std::string r = (fs::temp_directory_path() / ("mdp_pretrain_step_" + std::to_string(::getpid()))).string();
+    data::write_generated(data::demo_domains(0, 32, 32, 16, 4), r);
+    return r;
+  }();
+  std::vector<data::LabelSpaceMember> members;
+  for (const char* d : {"shapes_a", "shapes_b"})
+    members.push_back({data::open_folder(data::generated_domain_options(root, d, "train")), 1.0, d});
+  return std::make_shared<data::LabelSpace>(members);
+}
+
+PretrainStepOptions tiny_options(PretrainMethod method) {
+  PretrainStepOptions o;
+  o.method = method;
+  o.backbone = {18, {false, true, true}, false, 0.125, 1000, false};
+  o.dim = 16;
+  o.head_channels = 8;
+  o.bank.queue_length = 8;
+  o.key_momentum = 0.9;
+  o.pixel_contrast.max_samples = 64;
+  if (method == PretrainMethod::MultiHead || method == PretrainMethod::Classification) o.mix = {0, 0, false, 255};
+  return o;
+}
+
+std::unique_ptr<data::Loader> tiny_loader(std::shared_ptr<data::LabelSpace> ls) {
+  data::LoaderOptions lo;
+  lo.batch_size = 4;
+  lo.num_workers = 0;
+  lo.seed = 3;
+  return std::make_unique<data::Loader>(ls, data::train_pipeline(32, 32, 64, 32), lo);
+}
+
+std::unique_ptr<nn::Optimizer> adamw(nn::Module& net) {
+  return std::make_unique<nn::AdamW>(nn::make_param_groups(net), nn::AdamWOptions{1e-3, 0.9, 0.999, 1e-8, 0.01});
+}
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  std::vector<double> x = ops::to_vector(a), y = ops::to_vector(b);
+  double worst = 0;
+  for (size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::fabs(x[i] - y[i]));
+  return worst;
+}
+
+std::vector<double> run_steps(PretrainStep& step, nn::Optimizer& opt, data::Loader& loader, int n) {
+  std::vector<double> losses;
+  data::Batch b;
+  for (int i = 0; i < n; ++i) {
+    while (!loader.next(b)) {}
+    losses.push_back(step.run(b, opt).loss);
+  }
+  return losses;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(pretrain_step)
+
+BOOST_AUTO_TEST_CASE(every_method_trains_on_the_concatenated_label_space) {
+  for (PretrainMethod m : {PretrainMethod::MDP, PretrainMethod::Supervised, PretrainMethod::MultiHead,
+                           PretrainMethod::PixelContrast, PretrainMethod::Classification}) {
+    BOOST_TEST_CONTEXT(name_of(m)) {
+      BOOST_TEST((pretrain_method_from_name(name_of(m)) == m));
+      manual_seed(0);
+      auto ls = tiny_label_space();
+      PretrainStep step(tiny_options(m), ls);
+      auto opt = adamw(step.trained());
+      auto loader = tiny_loader(ls);
+      Tensor before = ops::clone(step.backbone().state_dict().front().second);
+      std::vector<double> losses = run_steps(step, *opt, *loader, 2);
+      for (double l : losses) BOOST_TEST(std::isfinite(l));
+      BOOST_TEST(max_abs_diff(step.backbone().state_dict().front().second, before) > 0.0);
+      BOOST_TEST((step.key() != nullptr) == (m == PretrainMethod::MDP));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(mdp_fills_the_bank_and_moves_the_key_by_the_momentum_rule) {
+  manual_seed(0);
+  auto ls = tiny_label_space();
+  PretrainStep step(tiny_options(PretrainMethod::MDP), ls);
+  auto opt = adamw(step.trained());
+  auto loader = tiny_loader(ls);
+  BOOST_TEST(step.bank().num_filled() == 0);
+  // The key encoder starts as a copy; after one step key = 0.9 key0 + 0.1 query1 for every parameter.
+  nn::NamedTensors key0;
+  for (auto& [n, t] : step.key()->named_parameters()) key0.emplace_back(n, ops::clone(t));
+  data::Batch b;
+  while (!loader->next(b)) {}
+  PretrainStepResult r = step.run(b, *opt);
+  BOOST_TEST(r.filled == step.bank().num_filled());
+  BOOST_TEST(r.filled >= 2);  // at least a background class of each dataset
+  BOOST_TEST(r.pixels == 0);  // the bank was empty during this step's loss
+  BOOST_TEST(std::abs(r.loss - (r.proto + 0.1 * r.sparse)) < 1e-4 * std::max(1.0, std::abs(r.loss)));
+  auto q = step.trained().named_parameters();
+  auto k = step.key()->named_parameters();
+  BOOST_REQUIRE(q.size() == k.size());
+  double worst = 0;
+  for (size_t i = 0; i < q.size(); ++i) {
+    Tensor want = ops::add(ops::mul(key0[i].second, 0.9), ops::mul(q[i].second, 0.1));
+    worst = std::max(worst, max_abs_diff(k[i].second, want));
+  }
+  BOOST_TEST(worst < 1e-6);
+  while (!loader->next(b)) {}
+  r = step.run(b, *opt);
+  BOOST_TEST(r.pixels > 0);  // now pixels of the filled classes take part
+}
+
+BOOST_AUTO_TEST_CASE(resumed_run_reproduces_the_uninterrupted_losses_exactly) {
+  for (PretrainMethod m : {PretrainMethod::MDP, PretrainMethod::PixelContrast}) {
+    BOOST_TEST_CONTEXT(name_of(m)) {
+      // Uninterrupted: 4 steps.
+      manual_seed(7);
+      auto ls = tiny_label_space();
+      PretrainStep whole(tiny_options(m), ls);
+      auto opt = adamw(whole.trained());
+      auto loader = tiny_loader(ls);
+      std::vector<double> want = run_steps(whole, *opt, *loader, 4);
+
+      // Interrupted after 2: what a checkpoint holds, then a fresh process's objects continue.
+      const std::string dir = (fs::temp_directory_path() / ("mdp_pretrain_step_resume_" + std::to_string(::getpid()))).string();
+      fs::create_directories(dir);
+      manual_seed(7);
+      auto ls1 = tiny_label_space();
+      PretrainStep first(tiny_options(m), ls1);
+      auto opt1 = adamw(first.trained());
+      auto loader1 = tiny_loader(ls1);
+      std::vector<double> got = run_steps(first, *opt1, *loader1, 2);
+      nn::save_weights(dir + "/q.safetensors", first.trained());
+      if (first.key()) nn::save_weights(dir + "/k.safetensors", *first.key());
+      nn::NamedTensors opt_state = opt1->state(), bank_state = first.bank().state();
+      Generator::State rng = default_generator().state(), mix = first.mix_generator().state(),
+                       sample = first.sample_generator().state();
+      data::LoaderPosition pos = loader1->position();
+
+      manual_seed(12345);  // the new process's own start does not matter
+      auto ls2 = tiny_label_space();
+      PretrainStep second(tiny_options(m), ls2);
+      nn::load_weights(second.trained(), dir + "/q.safetensors");
+      if (second.key()) nn::load_weights(*second.key(), dir + "/k.safetensors");
+      auto opt2 = adamw(second.trained());
+      opt2->load_state(opt_state);
+      second.bank().load_state(bank_state);
+      default_generator().set_state(rng);
+      second.mix_generator().set_state(mix);
+      second.sample_generator().set_state(sample);
+      auto loader2 = tiny_loader(ls2);
+      loader2->seek(pos);
+      for (double l : run_steps(second, *opt2, *loader2, 2)) got.push_back(l);
+      fs::remove_all(dir);
+      BOOST_TEST(got == want, boost::test_tools::per_element());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(what_a_method_cannot_do_is_refused_by_name) {
+  auto ls = tiny_label_space();
+  auto refused = [&](PretrainStepOptions o, const std::string& words) {
+    try {
+      PretrainStep step(o, ls);
+    } catch (const Error& e) {
+      BOOST_TEST(std::string(e.what()).find(words) != std::string::npos, e.what());
+      return;
+    }
+    BOOST_ERROR("not refused: " + words);
+  };
+  PretrainStepOptions mh = tiny_options(PretrainMethod::MultiHead);
+  mh.mix.region_prob = 0.5;
+  refused(mh, "multi-head classifies each image with its own dataset's head");
+  PretrainStepOptions cls = tiny_options(PretrainMethod::Classification);
+  cls.mix.pixel_prob = 0.5;
+  refused(cls, "classification learns one label per image");
+  PretrainStepOptions blend = tiny_options(PretrainMethod::Supervised);
+  blend.mix.blend = true;
+  refused(blend, "mdp.blend");
+  BOOST_CHECK_THROW(pretrain_method_from_name("multihead"), Error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
