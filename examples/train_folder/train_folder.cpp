@@ -10,7 +10,7 @@
 #include <mdp/autograd/functions.h>
 #include <mdp/data/folder.h>
 #include <mdp/data/loader.h>
-#include <mdp/mdp/metrics.h>
+#include <mdp/mdp/evaluation.h>
 #include <mdp/nn/deeplabv3.h>
 #include <mdp/nn/lr_schedule.h>
 #include <mdp/nn/optimizer.h>
@@ -87,17 +87,9 @@ int main(int argc, char** argv) try {
     std::printf("iter %d/%d  loss %.4f  lr %.2e\n", it, iters, loss.item(), schedule.at(it - 1));
   }
 
-  // Whole-image evaluation of the val split: argmax over classes, MMSegmentation's metrics.
-  model.eval();
-  NoGradGuard no_grad;
-  data::PipelineOptions test;  // Normalize only: the original size, labels untouched
-  data::LoaderOptions vo;
-  vo.batch_size = 1;
-  vo.shuffle = false;
-  vo.drop_last = false;
-  data::Loader val(val_set, test, vo);
-  SegMetrics metrics(val_set->num_classes(), val_set->ignore_index());
-  while (val.next(batch)) metrics.add(ops::argmax(model.forward_all(batch.images).out, 1), batch.labels);
+  // Whole-image evaluation of the val split at its original size (Normalize only), MMSegmentation's metrics.
+  data::PipelineOptions test;
+  SegMetrics metrics = evaluate(model, val_set, test, EvaluateOptions{});
   std::fputs(metrics.table(val_set->class_names()).c_str(), stdout);
   return 0;
 } catch (const mdp::Error& e) {

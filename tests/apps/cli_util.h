@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <regex>
 #include <sstream>
 #include <string>
 
@@ -54,6 +56,15 @@ inline bool contains(const std::string& s, const std::string& part) { return s.f
 // Every *.json and *.jsonl file under dir is strict JSON (no NaN or Infinity): tools/check_json.py.
 inline Run check_json(const std::string& dir) {
   return sh("/usr/bin/python3 " + std::string(MDP_SOURCE_DIR) + "/tools/check_json.py " + dir);
+}
+
+// "loss" values of log.jsonl by iteration, as written (exact comparison of runs).
+inline std::map<int, std::string> losses(const std::string& log) {
+  std::map<int, std::string> r;
+  std::regex re("\\{\"iter\": (\\d+), \"loss\": ([^,]+),");
+  std::string text = read_file(log);
+  for (std::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it) r[std::stoi((*it)[1])] = (*it)[2];
+  return r;
 }
 
 // A tiny supervised run on the generated dataset (shared by several tests).

@@ -9,17 +9,6 @@
 using namespace mdp::test;
 namespace fs = std::filesystem;
 
-namespace {
-// "loss" values of log.jsonl by iteration.
-std::map<int, std::string> losses(const std::string& log) {
-  std::map<int, std::string> r;
-  std::regex re("\\{\"iter\": (\\d+), \"loss\": ([^,]+),");
-  std::string text = read_file(log);
-  for (std::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it) r[std::stoi((*it)[1])] = (*it)[2];
-  return r;
-}
-}  // namespace
-
 BOOST_AUTO_TEST_SUITE(cli)
 
 BOOST_AUTO_TEST_CASE(help_and_unknown_commands) {

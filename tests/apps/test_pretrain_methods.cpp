@@ -130,6 +130,33 @@ BOOST_AUTO_TEST_CASE(sequential_resumes_across_the_stage_boundary) {
   fs::remove_all(root);
 }
 
+// AdamW, the experiment's recipe, resumes exactly in pretrain (MDP, with its bank and key encoder) and in
+// train: its step count, which sets the bias correction, is part of the saved state.
+BOOST_AUTO_TEST_CASE(adamw_runs_resume_exactly) {
+  std::string root = scratch("adamw_resume");
+  const std::string adamw = " --set train.optimizer=adamw --set train.lr=0.001 --set train.weight_decay=0.01";
+  std::string pre = " --set train.iters=5 --set train.checkpoint_interval=5" + adamw;
+  Run whole = sh("{mdp} pretrain" + tiny_pretrain(root, root + "/p1") + pre);
+  BOOST_TEST_REQUIRE(whole.rc == 0, whole.out);
+  Run first = sh("{mdp} pretrain" + tiny_pretrain(root, root + "/p2") + pre + " --stop-after 2");
+  BOOST_TEST_REQUIRE(first.rc == 0, first.out);
+  Run rest = sh("{mdp} pretrain --resume --work-dir " + root + "/p2");
+  BOOST_TEST_REQUIRE(rest.rc == 0, rest.out);
+  auto a = losses(root + "/p1/log.jsonl"), b = losses(root + "/p2/log.jsonl");
+  BOOST_TEST(a.size() == 5u);
+  BOOST_TEST((a == b), read_file(root + "/p1/log.jsonl") << "\nvs\n" << read_file(root + "/p2/log.jsonl"));
+
+  std::string tr = " --set train.iters=5 --set train.eval_interval=0 --set train.checkpoint_interval=5" + adamw;
+  Run t1 = sh("{mdp} train" + tiny_train_args(root + "/t1", root + "/data") + tr);
+  BOOST_TEST_REQUIRE(t1.rc == 0, t1.out);
+  Run t2 = sh("{mdp} train" + tiny_train_args(root + "/t2", root + "/data") + tr + " --stop-after 3");
+  BOOST_TEST_REQUIRE(t2.rc == 0, t2.out);
+  Run t3 = sh("{mdp} train --resume --work-dir " + root + "/t2");
+  BOOST_TEST_REQUIRE(t3.rc == 0, t3.out);
+  BOOST_TEST((losses(root + "/t1/log.jsonl") == losses(root + "/t2/log.jsonl")), read_file(root + "/t2/log.jsonl"));
+  fs::remove_all(root);
+}
+
 BOOST_AUTO_TEST_CASE(unlabeled_dataset_gets_pseudo_labels) {
   std::string root = scratch("unlabeled"), w = root + "/w";
   // shapes_b read without labels; after the first iteration shapes_a's prototypes exist.

@@ -45,6 +45,22 @@ cmake -S "$ROOT/examples/new_op" -B "$W/new_op" -G Ninja -DCMAKE_BUILD_TYPE=Rele
 cmake --build "$W/new_op" > "$W/build2.log" 2>&1 || { cat "$W/build2.log"; fail "building examples/new_op failed"; }
 "$W/new_op/new_op" || fail "examples/new_op: its checks failed"
 
+cmake -S "$ROOT/examples/pretrain_mdp" -B "$W/pretrain_mdp" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$P" \
+      > "$W/cfg3.log" 2>&1 || { cat "$W/cfg3.log"; fail "configuring examples/pretrain_mdp failed"; }
+cmake --build "$W/pretrain_mdp" > "$W/build3.log" 2>&1 || { cat "$W/build3.log"; fail "building examples/pretrain_mdp failed"; }
+"$W/pretrain_mdp/pretrain_mdp" "$W/pm" 3 > "$W/run3.log" 2>&1 || { cat "$W/run3.log"; fail "examples/pretrain_mdp failed"; }
+cat "$W/run3.log"
+grep -q '^label space: 12 classes from 2 datasets' "$W/run3.log" || fail "pretrain_mdp did not concatenate the label spaces"
+grep -Eq '^iter 3/3  loss [0-9.]+  proto [0-9.]+  sc [0-9.]+  filled [1-9][0-9]*/12' "$W/run3.log" || fail "pretrain_mdp did not pretrain 3 iterations"
+# The backbone it saved is what the installed mdp fine-tunes from.
+"$P/bin/mdp" train --work-dir "$W/ft" --set data.dataset=generated --set data.domain=shapes_a --set data.root="$W/pm/data" \
+    --set data.generated_images='[64, 16]' --set data.generated_size='[64, 64]' \
+    --set model.depth=18 --set model.width=0.5 --set model.channels=16 --set model.pretrained="$W/pm/backbone.safetensors" \
+    --set data.crop='[64, 64]' --set data.scale='[128, 64]' --set train.batch=2 --set train.iters=1 --set data.workers=1 \
+    --set eval.max_images=2 > "$W/ft.log" 2>&1 || { cat "$W/ft.log"; fail "mdp train from pretrain_mdp's backbone failed"; }
+grep -Eq '^loaded [1-9][0-9]* backbone tensors from .*/pm/backbone.safetensors \(0 others' "$W/ft.log" \
+  || { cat "$W/ft.log"; fail "mdp train did not load pretrain_mdp's backbone"; }
+
 # pkg-config alone: a program that makes a tensor and runs one op.
 cat > "$W/hello.cpp" <<'CPP'
 #include <mdp/tensor/ops.h>
