@@ -285,8 +285,10 @@ bool setup_run(const char* command, const char* summary, const char* default_wor
   if (run.resume) {
     std::string state = (fs::path(run.work) / "latest.state.safetensors").string();
     MDP_CHECK(fs::exists(state), "mdp {} --resume: no checkpoint in '{}' (expected {})", command, run.work, state);
-    run.resumed = nn::load_training_state(state);
-    c.load_string(run.resumed.extra.at("config"), "of the checkpoint");
+    run.resumed = nn::load_run_state(state);
+    MDP_CHECK(run.resumed.command == command, "mdp {} --resume: the checkpoint in '{}' was written by mdp {}; resume it with that "
+              "command", command, run.work, run.resumed.command);
+    c.load_string(run.resumed.config, "of the checkpoint");
     saved = c.values();
   }
   if (p.has("--config")) c.load_file(p.str("--config"));

@@ -12,6 +12,7 @@
 #include "data/transforms.h"
 #include "mdp/evaluation.h"
 #include "nn/checkpoint.h"
+#include "nn/run_state.h"
 #include "nn/deeplabv3.h"
 
 namespace mdp::apps {
@@ -54,7 +55,7 @@ struct RunSetup {
   std::string work;
   bool resume = false;
   int64_t stop_after = 0;
-  nn::TrainingState resumed;  // when resuming
+  nn::RunState resumed;  // when resuming
 };
 bool setup_run(const char* command, const char* summary, const char* default_work_dir, int argc, char** argv, Config& c,
                RunSetup& run);

@@ -14,8 +14,6 @@
 #include <cmath>
 #include <map>
 #include <filesystem>
-#include <sstream>
-#include <tuple>
 
 #include "apps/cli.h"
 #include "apps/common.h"
@@ -148,7 +146,7 @@ int pretrain_main(int argc, char** argv) {
     return 0;
   const std::string work = run.work;
   const bool resume = run.resume;
-  const nn::TrainingState& resumed = run.resumed;
+  const nn::RunState& resumed = run.resumed;
   const std::string method = c.s("pretrain.method");
   const PretrainMethod kind = pretrain_method_from_name(method);
   const bool is_mdp = kind == PretrainMethod::MDP, embeds = is_mdp || kind == PretrainMethod::PixelContrast;
@@ -294,31 +292,16 @@ int pretrain_main(int argc, char** argv) {
             "train.batch {}; lower train.batch", ls->size(), lopt.batch_size);
   std::unique_ptr<data::Loader> loader = loader_for(stage);
   nn::LrSchedule schedule = schedule_for(stage);
-  auto parse_rng = [](const std::string& text) {
-    Generator::State st{};
-    std::stringstream ss(text);
-    std::string item;
-    for (int i = 0; i < 4 && std::getline(ss, item, ','); ++i) st.s[size_t(i)] = std::stoull(item);
-    return st;
-  };
   if (resume) {
-    MDP_CHECK(resumed.extra.count("method") == 0 || resumed.extra.at("method") == method,
-              "mdp pretrain --resume: the checkpoint was made by pretrain.method {}, the config says {}",
-              resumed.extra.at("method"), method);
-    nn::load_weights(net, (fs::path(work) / resumed.extra.at("weights")).string());
-    if (step.key()) nn::load_weights(*step.key(), (fs::path(work) / resumed.extra.at("key_weights")).string());
-    nn::NamedTensors opt_state, bank_state;
-    for (auto& [n, t] : resumed.optimizer) (n.rfind("bank.", 0) == 0 ? bank_state : opt_state).emplace_back(n, t);
+    step.load_state(resumed);  // checks the method first
+    nn::load_weights(net, (fs::path(work) / resumed.weights).string());
+    if (step.key()) nn::load_weights(*step.key(), (fs::path(work) / resumed.key_weights).string());
     // A checkpoint at the last iteration of a stage holds the finished stage's position and momentum: the
     // next stage starts from the beginning of its own data with a fresh optimizer.
-    const bool same_stage = resumed.extra.count("data.stage") == 0 || std::stoi(resumed.extra.at("data.stage")) == stage.index;
-    if (same_stage) opt->load_state(opt_state);
-    if (is_mdp) step.bank().load_state(bank_state);
-    default_generator().set_state(resumed.rng);
-    step.mix_generator().set_state(parse_rng(resumed.extra.at("mix_rng")));
-    if (resumed.extra.count("sample_rng")) step.sample_generator().set_state(parse_rng(resumed.extra.at("sample_rng")));
-    if (same_stage)
-      loader->seek({std::stoll(resumed.extra.at("data.epoch")), std::stoll(resumed.extra.at("data.index"))});
+    const bool same_stage = resumed.data.stage == stage.index;
+    if (same_stage) opt->load_state(resumed.optimizer);
+    default_generator().set_state(resumed.rng.at("default"));
+    if (same_stage) loader->seek({resumed.data.epoch, resumed.data.index});
     std::printf("resumed at iteration %ld\n", long(start));
   }
 
@@ -359,18 +342,17 @@ int pretrain_main(int argc, char** argv) {
     for (auto& [n, t] : step.backbone().state_dict()) bb.tensors[n] = t;
     bb.metadata = {{"format", "mdp-weights"}, {"source", "mdp pretrain (" + method + ")"}, {"iter", std::to_string(it)}};
     save_tensor_file((fs::path(work) / "backbone.safetensors").string(), bb);
-    nn::NamedTensors state = opt->state();
-    if (is_mdp)
-      for (auto& t : step.bank().state()) state.push_back(t);
-    auto rng_text = [](const Generator::State& st) { return fmt::format("{},{},{},{}", st.s[0], st.s[1], st.s[2], st.s[3]); };
-    std::map<std::string, std::string> extra = {
-        {"weights", wq}, {"method", method}, {"data.stage", std::to_string(stage.index)},
-        {"data.epoch", std::to_string(loader->position().epoch)}, {"data.index", std::to_string(loader->position().index)},
-        {"mix_rng", rng_text(step.mix_generator().state())}, {"sample_rng", rng_text(step.sample_generator().state())},
-        {"config", c.yaml()}};
-    if (step.key()) extra["key_weights"] = wk;
-    nn::save_training_state((fs::path(work) / "latest.state.safetensors").string(),
-                            nn::TrainingState{it, state, default_generator().state(), extra});
+    nn::RunState s;  // written last, atomically: it names complete weights
+    s.command = "pretrain";
+    s.step = it;
+    s.weights = wq;
+    if (step.key()) s.key_weights = wk;
+    s.config = c.yaml();
+    s.data = {loader->position().epoch, loader->position().index, stage.index};
+    s.optimizer = opt->state();
+    s.rng["default"] = default_generator().state();
+    step.save_state(s);  // the method, the bank, the mixing and sampling generators
+    nn::save_run_state((fs::path(work) / "latest.state.safetensors").string(), s);
   };
   for (int64_t it = start + 1; it <= iters; ++it) {
     Stage st = stage_of(it - 1, iters, stage_weights);

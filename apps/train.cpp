@@ -122,10 +122,15 @@ struct Checkpointer {
     std::map<std::string, std::string> meta = this->model;
     meta["iter"] = std::to_string(iter);
     nn::save_weights((fs::path(dir) / weights).string(), model, meta);
-    nn::TrainingState s{iter, opt.state(), default_generator().state(),
-                        {{"weights", weights}, {"data.epoch", std::to_string(pos.epoch)},
-                         {"data.index", std::to_string(pos.index)}, {"config", config_yaml}}};
-    nn::save_training_state((fs::path(dir) / "latest.state.safetensors").string(), s);
+    nn::RunState s;
+    s.command = "train";
+    s.step = iter;
+    s.weights = weights;
+    s.config = config_yaml;
+    s.data = {pos.epoch, pos.index, 0};
+    s.optimizer = opt.state();
+    s.rng["default"] = default_generator().state();
+    nn::save_run_state((fs::path(dir) / "latest.state.safetensors").string(), s);
   }
 };
 }  // namespace
@@ -136,7 +141,7 @@ int train_main(int argc, char** argv) {
   if (!setup_run("train", "Supervised DeepLabV3 training on one dataset, as MMSegmentation's tools/train.py.", "work_dirs/train", argc, argv, c, run)) return 0;
   const std::string work = run.work;
   const bool resume = run.resume;
-  const nn::TrainingState& resumed = run.resumed;
+  const nn::RunState& resumed = run.resumed;
   if (c.s("data.root").empty() && c.s("data.dataset") == "generated") c.set("data.root=" + (fs::path(work) / "data").string());
   MDP_CHECK(c.s("train.precision") == "fp32" || c.s("train.precision") == "bf16", "config: train.precision '{}' is not fp32 or bf16",
             c.s("train.precision"));
@@ -194,12 +199,12 @@ int train_main(int argc, char** argv) {
 
   int64_t start = 0;
   if (resume) {
-    nn::load_weights(model, (fs::path(work) / resumed.extra.at("weights")).string());
+    nn::load_weights(model, (fs::path(work) / resumed.weights).string());
     opt->load_state(resumed.optimizer);
-    default_generator().set_state(resumed.rng);
-    loader.seek({std::stoll(resumed.extra.at("data.epoch")), std::stoll(resumed.extra.at("data.index"))});
+    default_generator().set_state(resumed.rng.at("default"));
+    loader.seek({resumed.data.epoch, resumed.data.index});
     start = resumed.step;
-    std::printf("resumed from %s at iteration %ld\n", (fs::path(work) / resumed.extra.at("weights")).c_str(), long(start));
+    std::printf("resumed from %s at iteration %ld\n", (fs::path(work) / resumed.weights).c_str(), long(start));
   }
 
   nn::ModelSummary summary = nn::summarize(model, {1, 3, c.il("data.crop")[0], c.il("data.crop")[1]});

@@ -136,6 +136,21 @@ void PretrainStep::copy_query_to_key() {
   if (key_) copy_weights(*key_, *query_);
 }
 
+void PretrainStep::save_state(nn::RunState& s) const {
+  s.method = name_of(o_.method);
+  s.bank = key_ ? bank_.state() : nn::NamedTensors{};
+  s.rng["mix"] = mix_gen_.state();
+  s.rng["sample"] = sample_gen_.state();
+}
+
+void PretrainStep::load_state(const nn::RunState& s) {
+  MDP_CHECK(s.method.empty() || s.method == name_of(o_.method),
+            "pretraining: the checkpoint was made by pretrain.method {}, this run is {}", s.method, name_of(o_.method));
+  if (key_) bank_.load_state(s.bank);
+  if (s.rng.count("mix")) mix_gen_.set_state(s.rng.at("mix"));
+  if (s.rng.count("sample")) sample_gen_.set_state(s.rng.at("sample"));
+}
+
 Tensor PretrainStep::forward(nn::Module& net, const Tensor& x) {
   AutocastGuard autocast(o_.bf16);
   return net.forward(x);

@@ -25,6 +25,7 @@
 #include "../data/loader.h"
 #include "../nn/deeplabv3.h"
 #include "../nn/optimizer.h"
+#include "../nn/run_state.h"
 #include "mdp_net.h"
 #include "mixing.h"
 #include "pixel_contrast.h"
@@ -91,9 +92,14 @@ class PretrainStep {
   void copy_query_to_key();
   const PrototypeBank& bank() const { return bank_; }
   PrototypeBank& bank() { return bank_; }
-  // The generators beside the default one, for exact resume: mixing and anchor sampling.
+  // The generators beside the default one: mixing and anchor sampling.
   Generator& mix_generator() { return mix_gen_; }
   Generator& sample_generator() { return sample_gen_; }
+  // Exact resume: the method, the bank (MDP) and the two generators into / out of a run state (the
+  // weights, the optimizer, the default generator and the data position are the loop's). load_state
+  // throws when the state was written by another method.
+  void save_state(nn::RunState& s) const;
+  void load_state(const nn::RunState& s);
   const PretrainStepOptions& options() const { return o_; }
   const data::LabelSpace& label_space() const { return *labels_; }
 

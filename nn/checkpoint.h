@@ -1,8 +1,7 @@
 // checkpoint.h: model weights and training state on disk, both in the safetensors format.
 //  - Weights: one file, the model's state_dict under PyTorch's names; a torchvision state_dict exported
 //    to safetensors (tools/export_torchvision.py) loads without renaming.
-//  - Training state: a separate, versioned file (optimizer slots as tensors; step, RNG state, data
-//    position and the resolved config in the metadata).
+//  - The state a run resumes from (optimizer, generators, data position, config) is run_state.h's.
 // Writes are atomic (temporary file, fsync, rename): a crash leaves the previous file intact.
 #pragma once
 #include <map>
@@ -10,7 +9,6 @@
 #include <vector>
 
 #include "module.h"
-#include "../tensor/random.h"
 
 namespace mdp::nn {
 
@@ -37,16 +35,5 @@ struct LoadReport {
 // Copies matching tensors into the model (in place, converting dtype, keeping the model's device).
 // strict: any missing, unexpected or mis-shaped name throws with the whole list and loads nothing.
 LoadReport load_weights(Module& model, const std::string& path, const LoadOptions& options = {});
-
-struct TrainingState {
-  static constexpr int kVersion = 1;
-  int64_t step = 0;
-  NamedTensors optimizer;                      // Optimizer::state()
-  Generator::State rng{};                      // the training generator
-  std::map<std::string, std::string> extra;   // data position, config text, anything else, as strings
-};
-
-void save_training_state(const std::string& path, const TrainingState& s);
-TrainingState load_training_state(const std::string& path);  // throws on a missing file or a version mismatch
 
 }  // namespace mdp::nn

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """prototype_structure.py STATE CLASSES_A CLASSES_B: what an MDP prototype bank's cosines hide.
 
-STATE is a pretraining run's latest.state.safetensors (the bank is kept there as optimizer.bank.prototypes,
-the concatenated label space's prototypes in dataset order); CLASSES_A and CLASSES_B are the two datasets'
-classes.txt (one name per line). Prints the mean off-diagonal cosine as the log's cos_within/cos_across
+STATE is a pretraining run's latest.state.safetensors (the bank is kept there as bank.prototypes, or
+optimizer.bank.prototypes in a version-1 state: the concatenated label space's prototypes in dataset
+order); CLASSES_A and CLASSES_B are the two datasets' classes.txt (one name per line). Prints the mean off-diagonal cosine as the log's cos_within/cos_across
 report it, the share of it that is one common direction (the cosines after the mean prototype is removed),
 and, after that removal, how well the classes that both taxonomies name (same name) align compared with the
 other cross-dataset pairs: the structure that a raw cosine near 1 can hide. Reads safetensors with the
@@ -20,7 +20,7 @@ def read_tensor(path, name):
     with open(path, "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
         header = json.loads(f.read(n))
-        e = header[name]
+        e = header[name] if name in header else header["optimizer." + name]  # version 1 kept the bank there
         assert e["dtype"] == "F32", f"{name}: dtype {e['dtype']}"
         f.seek(8 + n + e["data_offsets"][0])
         raw = f.read(e["data_offsets"][1] - e["data_offsets"][0])
@@ -40,7 +40,7 @@ def main():
     if len(sys.argv) != 4:
         print(__doc__)
         return 2
-    p = read_tensor(sys.argv[1], "optimizer.bank.prototypes")
+    p = read_tensor(sys.argv[1], "bank.prototypes")
     a = [l.strip() for l in open(sys.argv[2]) if l.strip()]
     b = [l.strip() for l in open(sys.argv[3]) if l.strip()]
     if len(p) != len(a) + len(b):

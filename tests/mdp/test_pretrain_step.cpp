@@ -1,7 +1,7 @@
 // Suite pretrain_step: the library's pretraining iteration (mdp/pretrain_step.h) on two tiny generated
 // domains: every method trains on the concatenated label space; MDP fills its bank and moves its key
 // encoder by the momentum rule; an interrupted run resumed from saved weights, optimizer, bank,
-// generators and loader position reproduces the uninterrupted run's losses exactly; what a method cannot
+// generators and loader position (a RunState written to disk and read back) reproduces the uninterrupted run's losses exactly; what a method cannot
 // do is refused by name.
 #include <boost/test/unit_test.hpp>
 #include <unistd.h>
@@ -150,24 +150,28 @@ BOOST_AUTO_TEST_CASE(resumed_run_reproduces_the_uninterrupted_losses_exactly) {
       std::vector<double> got = run_steps(first, *opt1, *loader1, 2);
       nn::save_weights(dir + "/q.safetensors", first.trained());
       if (first.key()) nn::save_weights(dir + "/k.safetensors", *first.key());
-      nn::NamedTensors opt_state = opt1->state(), bank_state = first.bank().state();
-      Generator::State rng = default_generator().state(), mix = first.mix_generator().state(),
-                       sample = first.sample_generator().state();
-      data::LoaderPosition pos = loader1->position();
+      nn::RunState state;  // through the file a checkpoint writes
+      state.command = "pretrain";
+      state.step = 2;
+      state.weights = "q.safetensors";
+      state.data = {loader1->position().epoch, loader1->position().index, 0};
+      state.optimizer = opt1->state();
+      state.rng["default"] = default_generator().state();
+      first.save_state(state);
+      nn::save_run_state(dir + "/state.safetensors", state);
 
       manual_seed(12345);  // the new process's own start does not matter
       auto ls2 = tiny_label_space();
       PretrainStep second(tiny_options(m), ls2);
-      nn::load_weights(second.trained(), dir + "/q.safetensors");
+      nn::RunState back = nn::load_run_state(dir + "/state.safetensors");
+      second.load_state(back);
+      nn::load_weights(second.trained(), dir + "/" + back.weights);
       if (second.key()) nn::load_weights(*second.key(), dir + "/k.safetensors");
       auto opt2 = adamw(second.trained());
-      opt2->load_state(opt_state);
-      second.bank().load_state(bank_state);
-      default_generator().set_state(rng);
-      second.mix_generator().set_state(mix);
-      second.sample_generator().set_state(sample);
+      opt2->load_state(back.optimizer);
+      default_generator().set_state(back.rng.at("default"));
       auto loader2 = tiny_loader(ls2);
-      loader2->seek(pos);
+      loader2->seek({back.data.epoch, back.data.index});
       for (double l : run_steps(second, *opt2, *loader2, 2)) got.push_back(l);
       fs::remove_all(dir);
       BOOST_TEST(got == want, boost::test_tools::per_element());
@@ -196,6 +200,11 @@ BOOST_AUTO_TEST_CASE(what_a_method_cannot_do_is_refused_by_name) {
   blend.mix.blend = true;
   refused(blend, "mdp.blend");
   BOOST_CHECK_THROW(pretrain_method_from_name("multihead"), Error);
+  // A state written by another method is refused before anything is loaded.
+  PretrainStep pc(tiny_options(PretrainMethod::PixelContrast), ls);
+  nn::RunState s;
+  s.method = "mdp";
+  BOOST_CHECK_THROW(pc.load_state(s), Error);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -9,7 +9,9 @@
 #include "nn/deeplabv3.h"
 #include "nn/lr_schedule.h"
 #include "nn/optimizer.h"
+#include "nn/run_state.h"
 #include "nn/summary.h"
+#include "tensor/tensor_file.h"
 #include "tests/common.h"
 
 using namespace mdp;
@@ -320,29 +322,100 @@ BOOST_AUTO_TEST_CASE(weights_round_trip_and_strict_errors) {
   fs::remove_all(dir);
 }
 
-BOOST_AUTO_TEST_CASE(training_state_round_trip) {
+BOOST_AUTO_TEST_CASE(run_state_round_trip) {
   fs::path dir = temp_dir();
   std::string path = (dir / "state.safetensors").string();
   Linear l(3, 2);
   SGD sgd(make_param_groups(l), {0.1, 0.9, 0, 0, false});
   backward(sum(l(ops::ones({2, 3}))));
   sgd.step();
-  Generator g(7);
-  g.normal();
-  TrainingState s{42, sgd.state(), g.state(), {{"data.epoch", "3"}, {"config", "a: 1"}}};
-  save_training_state(path, s);
-  TrainingState t = load_training_state(path);
+  Generator g(7), mix(8);
+  g.normal();  // leaves a cached normal, which the state must keep
+  RunState s;
+  s.command = "pretrain";
+  s.step = 42;
+  s.weights = "iter_42.safetensors";
+  s.key_weights = "iter_42.key.safetensors";
+  s.method = "mdp";
+  s.config = "a: 1\nb: [2, 3]\n";
+  s.data = {3, 16, 1};
+  s.optimizer = sgd.state();
+  s.bank = {{"bank.prototypes", ops::ones({2, 4})}};
+  s.rng = {{"default", g.state()}, {"mix", mix.state()}};
+  save_run_state(path, s);
+  RunState t = load_run_state(path);
+  BOOST_TEST(t.command == "pretrain");
   BOOST_TEST(t.step == 42);
-  BOOST_TEST(t.extra["data.epoch"] == "3");
-  Generator h;
-  h.set_state(t.rng);
+  BOOST_TEST(t.weights == s.weights);
+  BOOST_TEST(t.key_weights == s.key_weights);
+  BOOST_TEST(t.method == "mdp");
+  BOOST_TEST(t.config == s.config);
+  BOOST_TEST((t.data.epoch == 3 && t.data.index == 16 && t.data.stage == 1));
+  BOOST_TEST(t.bank.size() == 1u);
+  BOOST_TEST(t.bank[0].first == "bank.prototypes");
+  BOOST_TEST(t.rng.size() == 2u);
+  Generator h, m2;
+  h.set_state(t.rng.at("default"));
+  m2.set_state(t.rng.at("mix"));
   BOOST_TEST(h.normal() == g.normal());
+  BOOST_TEST(m2.uniform() == mix.uniform());
   SGD sgd2(make_param_groups(l), {0.1, 0.9, 0, 0, false});
   sgd2.load_state(t.optimizer);
   BOOST_TEST(ops::to_vector(sgd2.state()[0].second) == ops::to_vector(sgd.state()[0].second));
+
+  // Errors name the file and the problem.
   std::string wpath = (dir / "w.safetensors").string();
   save_weights(wpath, l);
-  BOOST_TEST(throws_with([&] { load_training_state(wpath); }, {"not a training state"}));
+  BOOST_TEST(throws_with([&] { load_run_state(wpath); }, {"w.safetensors", "not a training state"}));
+  BOOST_TEST(throws_with([&] { load_run_state((dir / "none.safetensors").string()); }, {"none.safetensors", "does not exist"}));
+  auto broken = [&](const std::string& key, const std::string& value) {
+    TensorFile f = load_tensor_file(path);
+    if (value.empty()) f.metadata.erase(key);
+    else f.metadata[key] = value;
+    std::string p2 = (dir / "broken.safetensors").string();
+    save_tensor_file(p2, f);
+    return p2;
+  };
+  BOOST_TEST(throws_with([&] { load_run_state(broken("version", "9")); }, {"version 9"}));
+  BOOST_TEST(throws_with([&] { load_run_state(broken("step", "-3")); }, {"'step' is '-3', not a count"}));
+  BOOST_TEST(throws_with([&] { load_run_state(broken("data.index", "12x")); }, {"'data.index' is '12x'"}));
+  BOOST_TEST(throws_with([&] { load_run_state(broken("rng.default", "1,2,3")); }, {"'rng.default' is not a generator state"}));
+  BOOST_TEST(throws_with([&] { load_run_state(broken("rng.mix", "1,2,3,x,0,0")); }, {"'rng.mix' word 3 is 'x'"}));
+  BOOST_TEST(throws_with([&] { load_run_state(broken("command", "eval")); }, {"command 'eval'"}));
+  BOOST_TEST(throws_with([&] { load_run_state(broken("weights", "")); }, {"no 'weights' entry"}));
+  fs::remove_all(dir);
+}
+
+// A state written by mdp before the typed run state (version 1: string extras, the bank among the
+// optimizer's tensors, four-word generator states) is read and converted.
+BOOST_AUTO_TEST_CASE(run_state_reads_version_1) {
+  fs::path dir = temp_dir();
+  std::string path = (dir / "v1.safetensors").string();
+  TensorFile f;
+  f.tensors["optimizer.w.momentum_buffer"] = ops::ones({2});
+  f.tensors["optimizer.bank.filled"] = ops::ones({3});
+  f.metadata = {{"format", "mdp-training-state"}, {"version", "1"}, {"step", "7"}, {"rng", "1,2,3,4,1,0x1.8p+0"},
+                {"weights", "iter_7.safetensors"}, {"key_weights", "iter_7.key.safetensors"}, {"method", "mdp"},
+                {"data.epoch", "2"}, {"data.index", "8"}, {"data.stage", "0"}, {"mix_rng", "5,6,7,8"},
+                {"sample_rng", "9,10,11,12"}, {"config", "x: 1"}};
+  save_tensor_file(path, f);
+  RunState s = load_run_state(path);
+  BOOST_TEST(s.command == "pretrain");
+  BOOST_TEST(s.step == 7);
+  BOOST_TEST(s.optimizer.size() == 1u);
+  BOOST_TEST(s.optimizer[0].first == "w.momentum_buffer");
+  BOOST_TEST(s.bank.size() == 1u);
+  BOOST_TEST(s.bank[0].first == "bank.filled");
+  BOOST_TEST(s.rng.at("default").s[3] == 4u);
+  BOOST_TEST(s.rng.at("default").has_cached_normal);
+  BOOST_TEST(s.rng.at("default").cached_normal == 1.5);
+  BOOST_TEST(s.rng.at("mix").s[0] == 5u);
+  BOOST_TEST(s.rng.at("sample").s[3] == 12u);
+  BOOST_TEST((s.data.epoch == 2 && s.data.index == 8));
+  f.metadata.erase("method");
+  f.metadata.erase("mix_rng");
+  save_tensor_file(path, f);
+  BOOST_TEST(load_run_state(path).command == "train");
   fs::remove_all(dir);
 }
 
