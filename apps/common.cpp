@@ -16,6 +16,7 @@
 #include "data/loader.h"
 #include "nn/checkpoint.h"
 #include "tensor/error.h"
+#include "tensor/ops.h"
 #include "tensor/safetensors.h"
 
 namespace mdp::apps {
@@ -60,6 +61,8 @@ std::vector<Key> model_keys() {
       {"model.channels", Type::Int, "-1", "head channels (-1: 512 mmseg / 256 torchvision)"},
       {"model.aux_head", Type::Bool, "false", "FCN auxiliary head on layer3"},
       {"model.pretrained", Type::String, "", "backbone weights (safetensors) to start from"},
+      {"model.norm", Type::String, "bn", "bn | syncbn (batch statistics over all ranks of a distributed run)"},
+      {"model.dropout", Type::Float, "0.1", "dropout before the classifier (MMSeg's dropout_ratio; 0: none)"},
   };
 }
 
@@ -177,7 +180,8 @@ nn::DeepLabV3Config seg_model_config(const Config& c, int num_classes) {
 std::map<std::string, std::string> model_metadata(const Config& c, int num_classes) {
   std::map<std::string, std::string> m;
   for (const auto& [key, value] : c.values())
-    if (key.rfind("model.", 0) == 0 && key != "model.pretrained") m[key] = value;
+    if (key.rfind("model.", 0) == 0 && key != "model.pretrained" && key != "model.norm" && key != "model.dropout")
+      m[key] = value;  // (the last two change training only)
   m["model.num_classes"] = std::to_string(num_classes);
   return m;
 }
@@ -301,9 +305,9 @@ bool setup_run(const char* command, const char* summary, const char* default_wor
   return true;
 }
 
-AfterIteration after_iteration(const RunSetup& run, int64_t start, int64_t it, int64_t iters, int64_t every) {
+AfterIteration after_iteration(const RunSetup& run, int64_t start, int64_t it, int64_t iters, int64_t every, int signal) {
   AfterIteration a;
-  if (stop_signal() != 0) a.exit_code = 128 + stop_signal();
+  if (signal != 0) a.exit_code = 128 + signal;
   else if (run.stop_after > 0 && it - start >= run.stop_after && it < iters) a.exit_code = 0;
   a.checkpoint = (every > 0 && it % every == 0) || it == iters || a.exit_code >= 0;
   return a;
@@ -341,6 +345,46 @@ LogSeries read_log_series(const std::string& path, const std::string& key) {
     s.values.push_back(std::strtod(line.c_str() + v + value_key.size(), nullptr));
   }
   return s;
+}
+
+namespace {
+bool setup_done = false;
+}
+
+void agree_or_exit(const char* command, const std::string& error) {
+  nn::ProcessGroup& g = nn::world();
+  if (g.size() == 1) return;
+  Tensor mine = ops::full({1}, error.empty() ? 0.0 : 1.0, DType::Int64);
+  std::vector<double> failed = ops::to_vector(g.all_gather(mine));  // one flag per rank
+  int first = -1;
+  for (int r = 0; r < g.size() && first < 0; ++r)
+    if (failed[size_t(r)] != 0) first = r;
+  if (first < 0) return;
+  if (g.rank() == first) std::fprintf(stderr, "mdp %s: error: %s\n", command, error.c_str());
+  std::fflush(stderr);
+  nn::shutdown_distributed();
+  std::exit(1);
+}
+
+void finish_setup(const char* command) {
+  agree_or_exit(command, "");
+  setup_done = true;
+}
+
+bool setup_finished() { return setup_done; }
+
+int stop_signal_of_all(nn::ProcessGroup& world) {
+  if (world.size() == 1) return stop_signal();
+  std::vector<double> all = ops::to_vector(world.all_gather(ops::full({1}, double(stop_signal()), DType::Int64)));
+  int s = 0;
+  for (double v : all) s = std::max(s, int(v));
+  return s;
+}
+
+nn::ProcessGroup& join_world() {
+  nn::ProcessGroup& g = nn::init_distributed();
+  if (g.rank() != 0) std::freopen("/dev/null", "w", stdout);
+  return g;
 }
 
 void prepare_work_dir(const std::string& dir) {

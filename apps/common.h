@@ -14,6 +14,7 @@
 #include "nn/checkpoint.h"
 #include "nn/run_state.h"
 #include "nn/deeplabv3.h"
+#include "nn/distributed.h"
 
 namespace mdp::apps {
 
@@ -63,13 +64,28 @@ bool setup_run(const char* command, const char* summary, const char* default_wor
 // After iteration `it` (1-based) of a run that resumed after `start` iterations: a checkpoint is due at the
 // interval, at the last iteration and whenever the run ends early (a stop signal, or --stop-after
 // reached); exit_code >= 0 ends the run there with that code (128 + signal, or 0).
+int stop_signal();  // 0, SIGINT or SIGTERM (install_stop_signals() below)
 struct AfterIteration {
   bool checkpoint = false;
   int exit_code = -1;
 };
-AfterIteration after_iteration(const RunSetup& run, int64_t start, int64_t it, int64_t iters, int64_t checkpoint_every);
+// `signal` is the stop signal the run acts on (a distributed run: the one every rank saw, stop_signal_of_all()).
+AfterIteration after_iteration(const RunSetup& run, int64_t start, int64_t it, int64_t iters, int64_t checkpoint_every,
+                               int signal = stop_signal());
 // Says why the run ended early and how to continue it.
 void report_early_end(const char* command, const AfterIteration& a, int64_t it, int64_t start);
+
+// Distributed runs (mpirun), before the training loop: the ranks meet at agreement points, each with its
+// error (empty: none). mdp's main calls agree_or_exit with the message when a rank fails before
+// finish_setup(), so that call meets the others at their next point. When any rank failed, the lowest
+// failing rank prints its message once and every rank exits with code 1. After finish_setup() an error
+// ends every rank at once (ProcessGroup::abort) and names its rank. With one process both return at once.
+void agree_or_exit(const char* command, const std::string& error);
+void finish_setup(const char* command);
+bool setup_finished();
+// The distributed world of a training command, joined at its start; on ranks other than 0, stdout is
+// silenced (rank 0 prints, logs and writes the work dir; errors still reach stderr).
+nn::ProcessGroup& join_world();
 
 void prepare_work_dir(const std::string& dir);  // creates it; throws naming it when not writable
 void append_line(const std::string& path, const std::string& line);
@@ -82,6 +98,8 @@ struct LogSeries {
 LogSeries read_log_series(const std::string& path, const std::string& key);
 
 void install_stop_signals();
-int stop_signal();  // 0, SIGINT or SIGTERM
+// The stop signal any rank of the world received (one collective), so that every rank stops at the same
+// iteration; stop_signal() with one process.
+int stop_signal_of_all(nn::ProcessGroup& world);
 
 }  // namespace mdp::apps

@@ -9,12 +9,14 @@
 
 #include "apps/bench.h"
 #include "apps/cli.h"
+#include "apps/common.h"
 #include "apps/demo.h"
 #include "apps/experiment.h"
 #include "apps/predict.h"
 #include "apps/pretrain.h"
 #include "apps/train.h"
 #include "data/check.h"
+#include "nn/distributed.h"
 #include "tensor/error.h"
 
 namespace {
@@ -88,7 +90,15 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const std::exception& e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "mdp %s: error: %s\n", cmd.c_str(), without_prefix(e.what(), cmd).c_str());
+    const std::string message = without_prefix(e.what(), cmd);
+    mdp::nn::ProcessGroup& world = mdp::nn::world();
+    if (world.size() > 1) {  // a rank of a distributed run: the others must not wait for it
+      if (!mdp::apps::setup_finished()) mdp::apps::agree_or_exit(cmd.c_str(), message);  // reported once, all exit 1
+      std::fprintf(stderr, "mdp %s: error on rank %d of %d: %s\n", cmd.c_str(), world.rank(), world.size(), message.c_str());
+      std::fflush(stderr);
+      world.abort(1);
+    }
+    std::fprintf(stderr, "mdp %s: error: %s\n", cmd.c_str(), message.c_str());
     return 1;
   }
 }

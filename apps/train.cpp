@@ -14,6 +14,8 @@
 #include "autograd/autocast.h"
 #include "data/loader.h"
 #include "nn/checkpoint.h"
+#include "nn/data_parallel.h"
+#include "nn/layers.h"
 #include "nn/lr_schedule.h"
 #include "nn/optimizer.h"
 #include "nn/summary.h"
@@ -138,6 +140,8 @@ struct Checkpointer {
 int train_main(int argc, char** argv) {
   Config c(train_schema());
   RunSetup run;
+  nn::ProcessGroup& world = join_world();  // one process, or a rank of `mpirun -np N mdp train`
+  const bool lead = world.rank() == 0;     // rank 0 prints, logs, evaluates and writes the work dir
   if (!setup_run("train", "Supervised DeepLabV3 training on one dataset, as MMSegmentation's tools/train.py.", "work_dirs/train", argc, argv, c, run)) return 0;
   const std::string work = run.work;
   const bool resume = run.resume;
@@ -145,17 +149,28 @@ int train_main(int argc, char** argv) {
   if (c.s("data.root").empty() && c.s("data.dataset") == "generated") c.set("data.root=" + (fs::path(work) / "data").string());
   MDP_CHECK(c.s("train.precision") == "fp32" || c.s("train.precision") == "bf16", "config: train.precision '{}' is not fp32 or bf16",
             c.s("train.precision"));
+  MDP_CHECK(c.s("model.norm") == "bn" || c.s("model.norm") == "syncbn", "config: model.norm '{}' is not bn or syncbn",
+            c.s("model.norm"));
   const bool bf16 = c.s("train.precision") == "bf16";
-  prepare_work_dir(work);
-  write_text_atomically((fs::path(work) / "config.yaml").string(), c.yaml());
+  agree_or_exit("train", "");  // every rank has looked at the work dir before rank 0 writes to it
+  if (lead) {
+    prepare_work_dir(work);
+    write_text_atomically((fs::path(work) / "config.yaml").string(), c.yaml());
+  }
   set_num_threads(int(c.i("train.threads")));
   Device dev = Device::parse(c.s("train.device"));
   manual_seed(uint64_t(c.i("train.seed")));
+  MDP_CHECK(world.size() == 1 || dev.is_cpu(), "mdp train: distributed runs are CPU only so far (MPI); NCCL for {} is not built",
+            dev.str());
 
+  if (c.s("data.dataset") == "generated" && !lead) agree_or_exit("train", "");  // rank 0 writes a missing one first
   auto train_ds = open_split(c, c.s("data.train_split"), true);
+  if (c.s("data.dataset") == "generated" && lead) agree_or_exit("train", "");
   auto val_ds = open_split(c, c.s("data.val_split"));
   int K = train_ds->num_classes();
   nn::DeepLabV3 model(seg_model_config(c, K));
+  nn::set_dropout(model, c.f("model.dropout"));
+  if (c.s("model.norm") == "syncbn") nn::convert_sync_batchnorm(model);
   if (!c.s("model.pretrained").empty() && !resume) load_pretrained_backbone(model, c.s("model.pretrained"));
   model.to(dev);
   model.train();
@@ -188,13 +203,17 @@ int train_main(int argc, char** argv) {
   lo.batch_size = int(c.i("train.batch"));
   lo.num_workers = int(c.i("data.workers"));
   lo.seed = uint64_t(c.i("train.seed"));
+  lo.rank = world.rank();  // each rank its share of every epoch (DistributedSampler); train.batch is per rank
+  lo.world_size = world.size();
   MDP_CHECK(lo.batch_size > 0 && c.i("train.iters") > 0 && c.i("train.accumulate") > 0,
             "config: train.batch, train.iters and train.accumulate must be positive");
-  MDP_CHECK(train_ds->size() >= lo.batch_size,
-            "config: {} '{}' has {} training images (data.repeat {}), fewer than one batch of train.batch {}; repeat the "
+  const int64_t global_batch = int64_t(lo.batch_size) * world.size();
+  MDP_CHECK(train_ds->size() >= global_batch,
+            "config: {} '{}' has {} training images (data.repeat {}), fewer than one batch of train.batch {}{}; repeat the "
             "split with data.repeat={} (MMSeg's RepeatDataset) or lower train.batch", c.s("data.dataset"), c.s("data.train_split"),
             train_ds->size(), c.i("data.repeat"), lo.batch_size,
-            c.i("data.repeat") * ((lo.batch_size + train_ds->size() - 1) / std::max<int64_t>(1, train_ds->size())));
+            world.size() > 1 ? fmt::format(" on each of {} ranks", world.size()) : "",
+            c.i("data.repeat") * ((global_batch + train_ds->size() - 1) / std::max<int64_t>(1, train_ds->size())));
   data::Loader loader(train_ds, train_pipeline_of(c), lo);
 
   int64_t start = 0;
@@ -206,6 +225,8 @@ int train_main(int argc, char** argv) {
     start = resumed.step;
     std::printf("resumed from %s at iteration %ld\n", (fs::path(work) / resumed.weights).c_str(), long(start));
   }
+  finish_setup("train");  // a config or data error on any rank ends every rank here, reported once
+  nn::broadcast_parameters(model, world);  // every rank starts from rank 0's weights
 
   nn::ModelSummary summary = nn::summarize(model, {1, 3, c.il("data.crop")[0], c.il("data.crop")[1]});
   int64_t opt_bytes = (c.s("train.optimizer") == "sgd" ? 1 : 2) * summary.grad_bytes;
@@ -215,6 +236,10 @@ int train_main(int argc, char** argv) {
   std::printf("memory: parameters %s, gradients %s, optimizer state %s; activations are measured in the first iteration\n",
               bytes(summary.param_bytes).c_str(), bytes(summary.grad_bytes).c_str(), bytes(opt_bytes).c_str());
   std::printf("work dir: %s\n", work.c_str());
+  if (world.size() > 1)
+    std::printf("distributed: %d ranks (backend %s), rank 0 writes the work dir; global batch %d x %d = %ld%s\n", world.size(),
+                world.backend().c_str(), world.size(), lo.batch_size, long(global_batch),
+                c.s("model.norm") == "syncbn" ? ", batch norm synchronised" : ", batch norm per rank (model.norm: bn)");
   std::fflush(stdout);  // the header at once, also into a pipe or a log file
   if (c.b("train.memory_check") && dev.is_cpu()) {
     int64_t per_image = activations_per_image(model, c, dev, bf16);
@@ -232,7 +257,7 @@ int train_main(int argc, char** argv) {
   }
 
   std::string log = (fs::path(work) / "log.jsonl").string();
-  if (resume) trim_log(log, start);  // what was logged after the checkpoint runs again
+  if (resume && lead) trim_log(log, start);  // what was logged after the checkpoint runs again
   Checkpointer ckpt{work, model_metadata(c, K)};
   install_stop_signals();
   Progress progress(c.i("train.iters"), start, c.i("train.log_interval"));
@@ -265,16 +290,24 @@ int train_main(int argc, char** argv) {
       loss_sum += lv;
       images += batch.size();
     }
+    nn::average_gradients(model, world);  // the mean over ranks (nothing with one)
     if (c.f("train.grad_clip") > 0) nn::clip_grad_norm(model.parameters(), c.f("train.grad_clip"));
     opt->step();
     if (it == start + 1)
       progress.message(fmt::format("memory: activations at batch {}: {} (peak {} total)", lo.batch_size,
                                    bytes(alloc.stats().peak_bytes - before), bytes(alloc.stats().peak_bytes)));
     double loss = loss_sum / double(accumulate);
+    if (world.size() > 1) {  // the mean over ranks, and every rank's images
+      Tensor t = ops::from_vector({loss, double(images)}, {2}, DType::Float64);
+      world.all_reduce_sum(t);
+      std::vector<double> v = ops::to_vector(t);
+      loss = v[0] / world.size();
+      images = int64_t(v[1]);
+    }
     progress.update(it, loss, lr, images);
-    append_line(log, fmt::format("{{\"iter\": {}, \"loss\": {:.9g}, \"lr\": {:.6e}}}", it, loss, lr));
+    if (lead) append_line(log, fmt::format("{{\"iter\": {}, \"loss\": {:.9g}, \"lr\": {:.6e}}}", it, loss, lr));
     bool last = it == iters;
-    if ((eval_every > 0 && it % eval_every == 0) || last) {
+    if (lead && ((eval_every > 0 && it % eval_every == 0) || last)) {  // the others wait at the next all-reduce
       SegMetrics m = evaluate(model, val_ds, test_pipeline_of(c), evaluate_options_of(c, dev, lo.num_workers));
       SegScores s = m.scores();
       progress.message(fmt::format("iter {}: mIoU {:.2f} aAcc {:.2f} mAcc {:.2f} on {} ({})", it, 100 * s.miou, 100 * s.aacc,
@@ -287,15 +320,20 @@ int train_main(int argc, char** argv) {
         write_text_atomically((fs::path(work) / "eval.json").string(), m.json(val_ds->class_names()) + "\n");
       }
     }
-    AfterIteration next = after_iteration(run, start, it, iters, ckpt_every);
-    if (next.checkpoint) ckpt.save(it, model, *opt, loader.position(), c.yaml());
+    AfterIteration next = after_iteration(run, start, it, iters, ckpt_every, stop_signal_of_all(world));
+    if (next.checkpoint && lead) ckpt.save(it, model, *opt, loader.position(), c.yaml());
     if (next.exit_code >= 0) {
       progress.finish();
       report_early_end("train", next, it, start);
+      world.barrier();
+      nn::shutdown_distributed();
       return next.exit_code;
     }
   }
   progress.finish();
+  world.barrier();
+  nn::shutdown_distributed();
+  if (!lead) return 0;
   plot_log(log, (fs::path(work) / "curves.svg").string());
   std::printf("done: weights %s, log %s, curves %s\n", (fs::path(work) / fmt::format("iter_{}.safetensors", iters)).c_str(),
               log.c_str(), (fs::path(work) / "curves.svg").c_str());

@@ -119,6 +119,9 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, PipelineOptions pipeline,
   const int64_t n = m.dataset->size();
   MDP_CHECK(n > 0, "Loader: dataset {} is empty", m.dataset->name());
   MDP_CHECK(o.batch_size >= 1, "Loader: batch_size {} must be >= 1", o.batch_size);
+  MDP_CHECK(o.world_size >= 1 && o.rank >= 0 && o.rank < o.world_size, "Loader: rank {} of world size {} is not a rank",
+            o.rank, o.world_size);
+  MDP_CHECK(o.world_size == 1 || o.drop_last, "Loader: sharding across {} ranks needs drop_last", o.world_size);
   MDP_CHECK(o.num_workers >= 0, "Loader: num_workers {} must be >= 0", o.num_workers);
   MDP_CHECK(o.prefetch_batches >= 0, "Loader: prefetch_batches {} must be >= 0", o.prefetch_batches);
   if (o.prefetch_batches == 0) o.prefetch_batches = 2 * std::max(1, o.num_workers);
@@ -135,9 +138,10 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, PipelineOptions pipeline,
     MDP_CHECK(sum > 0, "Loader: all sample weights are zero");
     if (o.epoch_size > 0) m.epoch_length = o.epoch_size;
   }
-  m.batches_per_epoch = o.drop_last ? m.epoch_length / o.batch_size : (m.epoch_length + o.batch_size - 1) / o.batch_size;
-  MDP_CHECK(m.batches_per_epoch > 0, "Loader: {} samples per epoch make no batch of {} with drop_last",
-            m.epoch_length, o.batch_size);
+  const int64_t global_batch = int64_t(o.batch_size) * o.world_size;
+  m.batches_per_epoch = o.drop_last ? m.epoch_length / global_batch : (m.epoch_length + o.batch_size - 1) / o.batch_size;
+  MDP_CHECK(m.batches_per_epoch > 0, "Loader: {} samples per epoch make no batch of {}{} with drop_last", m.epoch_length,
+            global_batch, o.world_size > 1 ? fmt::format(" ({} ranks x {})", o.world_size, o.batch_size) : "");
   m.start_workers();
 }
 
@@ -182,11 +186,12 @@ std::shared_ptr<const std::vector<int64_t>> Loader::Impl::order_for(int64_t epoc
 Loader::Impl::Result Loader::Impl::make_batch(int64_t g) {
   Result r;
   const int64_t epoch = g / batches_per_epoch, b = g % batches_per_epoch;
-  const int64_t begin = b * opt.batch_size, end = std::min(epoch_length, begin + opt.batch_size);
+  const int64_t W = opt.world_size, begin = b * opt.batch_size * W;
+  const int64_t end = std::min(epoch_length, begin + opt.batch_size * W);
   try {
     auto order = order_for(epoch);
     std::vector<PreparedSample> samples;
-    for (int64_t k = begin; k < end; ++k) {
+    for (int64_t k = begin + opt.rank; k < end; k += W) {  // this rank's share of the positions
       const int64_t idx = (*order)[size_t(k)];
       Generator gen(mix(mix(mix(opt.seed, kSampleStream), uint64_t(epoch)), uint64_t(k)));
       try {
@@ -290,17 +295,18 @@ bool Loader::next(Batch& out) {
 LoaderPosition Loader::position() const {
   const Impl& m = *impl_;
   std::lock_guard<std::mutex> lock(m.mu);
-  return {m.next_deliver / m.batches_per_epoch, (m.next_deliver % m.batches_per_epoch) * m.opt.batch_size};
+  return {m.next_deliver / m.batches_per_epoch, (m.next_deliver % m.batches_per_epoch) * m.opt.batch_size * m.opt.world_size};
 }
 
 void Loader::seek(const LoaderPosition& p) {
   Impl& m = *impl_;
-  MDP_CHECK(p.epoch >= 0 && p.index >= 0 && p.index % m.opt.batch_size == 0,
+  const int64_t global_batch = int64_t(m.opt.batch_size) * m.opt.world_size;
+  MDP_CHECK(p.epoch >= 0 && p.index >= 0 && p.index % global_batch == 0,
             "Loader::seek: position (epoch {}, index {}) must be non-negative with index a multiple of {}", p.epoch,
-            p.index, m.opt.batch_size);
-  const int64_t b = p.index / m.opt.batch_size;
+            p.index, global_batch);
+  const int64_t b = p.index / global_batch;
   MDP_CHECK(b < m.batches_per_epoch, "Loader::seek: index {} is past the last batch of an epoch ({} batches of {})",
-            p.index, m.batches_per_epoch, m.opt.batch_size);
+            p.index, m.batches_per_epoch, global_batch);
   m.stop_workers();
   {
     std::lock_guard<std::mutex> lock(m.mu);

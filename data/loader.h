@@ -1,7 +1,7 @@
 // loader.h: the data loader. Background worker threads read samples from a Dataset, run the transform
 // pipeline and collate batches into tensors, ahead of the consumer through a bounded queue; batches
-// come out in a fixed order. Not a sampler zoo (sequential, shuffled, or weighted with replacement) and
-// not distributed: one process, one consumer thread.
+// come out in a fixed order. Not a sampler zoo: sequential, shuffled, or weighted with replacement, and
+// sharded across the ranks of a data-parallel run (below); one consumer thread.
 //
 // Determinism: epoch e's order comes from a generator seeded by (seed, e); the augmentation of the sample
 // at position k of epoch e from one seeded by (seed, e, k). Nothing depends on which worker does the
@@ -11,6 +11,12 @@
 // epoch's order), saveable in a checkpoint and restored with seek(), which restarts the workers there.
 // After an epoch's last batch the position is (epoch + 1, 0); the end-of-epoch `false` of next() is a
 // notification, not part of the position.
+//
+// Sharding (world_size > 1, as torch's DistributedSampler): every rank computes the same epoch order;
+// the ranks' batches j together are the epoch's positions [j B W, (j + 1) B W) (B = batch_size, W =
+// world_size), rank r taking positions j B W + i W + r, i < B. A sample's augmentation still comes from
+// its position, so W ranks at batch B see exactly the samples, and transforms, of one rank at batch W B;
+// positions are counted in the whole epoch (index a multiple of B W) and agree on every rank.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -46,6 +52,7 @@ struct LoaderOptions {
   // then draws epoch_size samples with replacement (shuffle is ignored). Empty: every sample once.
   std::vector<double> sample_weights;
   int64_t epoch_size = 0;    // samples per weighted epoch; 0: the dataset's size
+  int rank = 0, world_size = 1;  // sharding across a data-parallel run (needs drop_last)
   // Skip samples whose files are bad (any mdp::Error from reading or transforming them) instead of
   // failing: their batch comes out smaller (a batch with no good sample is left out), and each one is
   // counted and reported by bad_samples().
@@ -54,7 +61,7 @@ struct LoaderOptions {
 
 struct LoaderPosition {
   int64_t epoch = 0;
-  int64_t index = 0;  // samples of the epoch's order already delivered; a multiple of batch_size
+  int64_t index = 0;  // samples of the epoch's order already delivered (all ranks); a multiple of batch_size x world_size
 };
 
 struct BadSample {

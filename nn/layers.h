@@ -29,10 +29,20 @@ class BatchNorm2d : public Module {
   const char* type_name() const override { return "BatchNorm2d"; }
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;  // (C) ×4, int64 scalar
   double eps, momentum;
+  // Synchronised batch norm (torch.nn.SyncBatchNorm): in training, the statistics are those of the
+  // batches of every rank of the distributed world (distributed.h), forward and backward; with one rank,
+  // or in eval, it is the ordinary op. Set by convert_sync_batchnorm().
+  bool sync_stats = false;
 
  private:
   bool count_batch();  // counts a training batch; true when the batch statistics normalise
+  Tensor forward_synced(const Tensor& x);  // training with sync_stats over more than one rank
 };
+
+// Every BatchNorm2d under m synchronises its statistics across ranks (or stops, with on = false).
+void convert_sync_batchnorm(Module& m, bool on = true);
+// Every Dropout / Dropout2d under m drops with probability p (MMSeg's dropout_ratio; 0 disables).
+void set_dropout(Module& m, double p);
 
 class Linear : public Module {
  public:

@@ -14,6 +14,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libdnnl-dev ocl-icd-opencl-dev libfmt-dev
   zlib1g-dev libpng-dev libjpeg62-turbo-dev libyaml-cpp-dev
+  libopenmpi-dev openmpi-bin
 )
 case "${1:-}" in
   "") ;;

@@ -1,0 +1,144 @@
+// distributed.cpp: see distributed.h. The MPI world and the world of one.
+#include "distributed.h"
+
+// The C API only: OpenMPI's deprecated C++ bindings would need libmpi_cxx.
+#define OMPI_SKIP_MPICXX 1
+#define MPICH_SKIP_MPICXX 1
+#include <mpi.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "../autograd/node.h"
+#include "../tensor/error.h"
+#include "../tensor/ops.h"
+
+namespace mdp::nn {
+namespace {
+
+MPI_Datatype mpi_type(const Tensor& t, const char* op) {
+  switch (t.dtype()) {
+    case DType::Float32: return MPI_FLOAT;
+    case DType::Float64: return MPI_DOUBLE;
+    case DType::Int64: return MPI_INT64_T;
+    default: break;
+  }
+  throw Error(fmt::format("{}: dtype {} is not float32, float64 or int64", op, dtype_name(t.dtype())));
+}
+
+void check_cpu_contiguous(const Tensor& t, const char* op) {
+  MDP_CHECK(t.device().is_cpu(), "{}: the MPI backend moves CPU tensors, got one on {}", op, t.device().str());
+  MDP_CHECK(t.is_contiguous(), "{}: the tensor must be contiguous", op);
+}
+
+class SingleProcess final : public ProcessGroup {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  std::string backend() const override { return "single"; }
+  void all_reduce_sum(Tensor&) override {}
+  void broadcast(Tensor&, int) override {}
+  Tensor all_gather(const Tensor& t) override { return t; }
+  void barrier() override {}
+  [[noreturn]] void abort(int code) override { std::exit(code); }
+};
+
+class MpiWorld final : public ProcessGroup {
+ public:
+  MpiWorld() {
+    int ready = 0;
+    MPI_Initialized(&ready);
+    if (!ready) MPI_Init(nullptr, nullptr);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string backend() const override { return "mpi"; }
+  void all_reduce_sum(Tensor& t) override {
+    check_cpu_contiguous(t, "all_reduce_sum");
+    MPI_Allreduce(MPI_IN_PLACE, t.raw_data(), int(t.numel()), mpi_type(t, "all_reduce_sum"), MPI_SUM, MPI_COMM_WORLD);
+  }
+  void broadcast(Tensor& t, int root) override {
+    check_cpu_contiguous(t, "broadcast");
+    MPI_Bcast(t.raw_data(), int(t.numel()), mpi_type(t, "broadcast"), root, MPI_COMM_WORLD);
+  }
+  Tensor all_gather(const Tensor& t) override {
+    check_cpu_contiguous(t, "all_gather");
+    MDP_CHECK(t.dim() >= 1, "all_gather: the tensor must have a first dimension");
+    const int64_t row = t.numel() / std::max<int64_t>(t.size(0), 1);
+    int64_t rows = t.size(0);
+    std::vector<int64_t> all_rows(static_cast<size_t>(size_));
+    MPI_Allgather(&rows, 1, MPI_INT64_T, all_rows.data(), 1, MPI_INT64_T, MPI_COMM_WORLD);
+    std::vector<int> counts(static_cast<size_t>(size_)), offsets(static_cast<size_t>(size_));
+    int64_t total = 0;
+    for (int r = 0; r < size_; ++r) {
+      counts[size_t(r)] = int(all_rows[size_t(r)] * row);
+      offsets[size_t(r)] = int(total * row);
+      total += all_rows[size_t(r)];
+    }
+    Shape shape = t.shape();
+    shape[0] = total;
+    Tensor out = ops::empty(shape, t.dtype());
+    MPI_Datatype type = mpi_type(t, "all_gather");
+    MPI_Allgatherv(t.raw_data(), int(t.numel()), type, out.raw_data(), counts.data(), offsets.data(), type, MPI_COMM_WORLD);
+    return out;
+  }
+  void barrier() override { MPI_Barrier(MPI_COMM_WORLD); }
+  [[noreturn]] void abort(int code) override {
+    MPI_Abort(MPI_COMM_WORLD, code);
+    std::exit(code);
+  }
+  void finalize() {
+    int done = 0;
+    MPI_Finalized(&done);
+    if (!done) MPI_Finalize();
+  }
+
+ private:
+  int rank_ = 0, size_ = 1;
+};
+
+std::unique_ptr<ProcessGroup>& the_world() {
+  static std::unique_ptr<ProcessGroup> w;
+  return w;
+}
+}  // namespace
+
+bool launched_distributed() {
+  // OpenMPI's launcher sets these (MPICH's hydra sets PMI_SIZE).
+  for (const char* k : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"})
+    if (const char* v = std::getenv(k)) return std::atoi(v) > 1;
+  return false;
+}
+
+ProcessGroup& init_distributed() {
+  auto& w = the_world();
+  if (!w) {
+    if (launched_distributed()) w = std::make_unique<MpiWorld>();
+    else w = std::make_unique<SingleProcess>();
+  }
+  return *w;
+}
+
+ProcessGroup& world() { return init_distributed(); }
+
+void shutdown_distributed() {
+  auto& w = the_world();
+  if (auto* mpi = dynamic_cast<MpiWorld*>(w.get())) mpi->finalize();
+}
+
+Tensor all_reduce_sum_differentiable(const Tensor& x) {
+  ProcessGroup& g = world();
+  if (g.size() == 1) return x;
+  Tensor y = ops::contiguous(ops::clone(x));
+  g.all_reduce_sum(y);
+  record("all_reduce_sum", {x}, {y}, [](const TensorList& grad) -> TensorList {
+    Tensor gx = ops::contiguous(ops::clone(grad[0]));
+    world().all_reduce_sum(gx);
+    return {gx};
+  });
+  return y;
+}
+
+}  // namespace mdp::nn

@@ -1,0 +1,51 @@
+// distributed.h: the processes of a data-parallel run and the collectives between them, as
+// torch.distributed's default process group. Launched by `mpirun -np N`, init_distributed() joins the
+// MPI world (Debian's OpenMPI; the launcher's environment says so); started any other way it is a world
+// of one process, where every collective returns its input and nothing else changes.
+//
+//   rank 0 .. size-1, backend "mpi" (CPU tensors) or "single"; NCCL for CUDA tensors is not built yet.
+//   all_reduce_sum   in place, every rank ends with the elementwise sum of every rank's tensor
+//   broadcast        in place, every rank ends with rank root's tensor
+//   all_gather       the ranks' tensors concatenated along dim 0, in rank order (shapes may differ in dim 0)
+//   all_reduce_sum_differentiable  the sum as an autograd op: its backward is the sum of the ranks'
+//                    gradients (what synchronised batch norm needs)
+//
+// A rank that dies makes the MPI launcher stop the others (OpenMPI's default: "mpirun noticed that process
+// rank R ... exited"); an mdp::Error on one rank ends every rank through abort(). Deliberately not here:
+// groups other than the world, point-to-point messages, asynchronous handles, a transport of our own.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "../tensor/tensor.h"
+
+namespace mdp::nn {
+
+class ProcessGroup {
+ public:
+  virtual ~ProcessGroup() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual std::string backend() const = 0;
+  // Contiguous CPU float32 / float64 / int64 tensors.
+  virtual void all_reduce_sum(Tensor& t) = 0;
+  virtual void broadcast(Tensor& t, int root) = 0;
+  virtual Tensor all_gather(const Tensor& t) = 0;
+  virtual void barrier() = 0;
+  // Ends every rank of the run with this exit code (after the message was printed by the caller).
+  [[noreturn]] virtual void abort(int code) = 0;
+};
+
+// Joins the run's world once per process (MPI_Init when launched by mpirun, else a world of one) and
+// returns it; later calls return the same group. shutdown_distributed() leaves it (MPI_Finalize).
+ProcessGroup& init_distributed();
+ProcessGroup& world();  // init_distributed() must have run; a world of one otherwise
+void shutdown_distributed();
+// True when this process was started by an MPI launcher (mpirun / mpiexec) with more than one rank.
+bool launched_distributed();
+
+// x summed over all ranks; differentiable: the gradient of each rank's input is the sum of the
+// gradients that reached every rank's output.
+Tensor all_reduce_sum_differentiable(const Tensor& x);
+
+}  // namespace mdp::nn
