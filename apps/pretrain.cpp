@@ -25,6 +25,8 @@
 #include "mdp/pretrain_step.h"
 #include "mdp/run_scaling.h"
 #include "nn/checkpoint.h"
+#include "nn/data_parallel.h"
+#include "nn/layers.h"
 #include "nn/lr_schedule.h"
 #include "nn/optimizer.h"
 #include "nn/summary.h"
@@ -56,6 +58,7 @@ std::vector<Key> pretrain_schema() {
       {"model.depth", Type::Int, "50", "ResNet depth: 18, 34, 50, 101"},
       {"model.width", Type::Float, "1.0", "ResNet width multiplier"},
       {"model.deep_stem", Type::Bool, "false", "v1c deep stem"},
+      {"model.norm", Type::String, "bn", "bn | syncbn (batch statistics over all ranks of a distributed run)"},
       {"model.pretrained", Type::String, "", "initial backbone weights (the two-stage ImageNet -> MDP variant)"},
       {"model.channels", Type::Int, "512", "supervised and multi-head: DeepLabV3 (MMSeg) head channels"},
       {"mdp.dim", Type::Int, "256", "embedding dimension D"},
@@ -141,6 +144,8 @@ Stage stage_of(int64_t it0, int64_t iters, const std::vector<double>& weights) {
 int pretrain_main(int argc, char** argv) {
   Config c(pretrain_schema());
   RunSetup run;
+  nn::ProcessGroup& world = join_world();  // one process, or a rank of `mpirun -np N mdp pretrain`
+  const bool lead = world.rank() == 0;     // rank 0 prints, logs and writes the work dir
   if (!setup_run("pretrain", "Multi-Dataset Pretraining: pixel-to-prototype contrast over concatenated label spaces.",
                  "work_dirs/pretrain", argc, argv, c, run))
     return 0;
@@ -153,11 +158,19 @@ int pretrain_main(int argc, char** argv) {
   MDP_CHECK(c.s("train.precision") == "fp32" || c.s("train.precision") == "bf16", "config: train.precision '{}' is not fp32 or bf16",
             c.s("train.precision"));
   const bool bf16 = c.s("train.precision") == "bf16";
-  prepare_work_dir(work);
-  write_text_atomically((fs::path(work) / "config.yaml").string(), c.yaml());
+  MDP_CHECK(c.s("model.norm") == "bn" || c.s("model.norm") == "syncbn", "config: model.norm '{}' is not bn or syncbn",
+            c.s("model.norm"));
+  agree_or_exit("pretrain", "");  // every rank has looked at the work dir before rank 0 writes to it
+  if (lead) {
+    prepare_work_dir(work);
+    write_text_atomically((fs::path(work) / "config.yaml").string(), c.yaml());
+  }
   set_num_threads(int(c.i("train.threads")));
   Device dev = Device::parse(c.s("train.device"));
+  MDP_CHECK(world.size() == 1 || dev.is_cpu(), "mdp pretrain: distributed runs are CPU only so far (MPI); NCCL for {} is not built",
+            dev.str());
   manual_seed(uint64_t(c.i("train.seed")));
+  if (!lead) agree_or_exit("pretrain", "");  // rank 0 writes missing generated datasets first
 
   // The concatenated label space.
   auto names = c.sl("data.datasets"), roots = c.sl("data.roots"), splits = c.sl("data.splits");
@@ -190,6 +203,7 @@ int pretrain_main(int argc, char** argv) {
     double w = weights.empty() ? double(ds->size()) : weights[i];
     members.push_back({ds, w, kind == "generated" ? domain : ""});
   }
+  if (lead) agree_or_exit("pretrain", "");
   data::LabelMerges merges;
   if (!c.s("data.label_mapping").empty()) merges = data::read_label_mapping(c.s("data.label_mapping"));
   auto ls = std::make_shared<data::LabelSpace>(members, merges);
@@ -239,7 +253,9 @@ int pretrain_main(int argc, char** argv) {
   so.bf16 = bf16;
   so.seed = uint64_t(c.i("train.seed"));
   so.device = dev;
+  so.world = &world;
   PretrainStep step(so, ls);
+  if (c.s("model.norm") == "syncbn") nn::convert_sync_batchnorm(step.trained());
   if (!c.s("model.pretrained").empty() && !resume) {
     load_pretrained_backbone(step.trained(), c.s("model.pretrained"));
     step.copy_query_to_key();
@@ -271,6 +287,8 @@ int pretrain_main(int argc, char** argv) {
   lopt.batch_size = int(c.i("train.batch"));
   lopt.num_workers = int(c.i("data.workers"));
   lopt.seed = uint64_t(c.i("train.seed"));
+  lopt.rank = world.rank();  // each rank its share of every epoch; train.batch is per rank
+  lopt.world_size = world.size();
   auto loader_for = [&](const Stage& st) {
     data::LoaderOptions o = lopt;
     o.sample_weights = ls->sample_weights();
@@ -304,6 +322,11 @@ int pretrain_main(int argc, char** argv) {
     if (same_stage) loader->seek({resumed.data.epoch, resumed.data.index});
     std::printf("resumed at iteration %ld\n", long(start));
   }
+  finish_setup("pretrain");  // a config or data error on any rank ends every rank here, reported once
+  if (!resume) {
+    nn::broadcast_parameters(net, world);  // every rank starts from rank 0's weights
+    step.copy_query_to_key();
+  }
 
   nn::ModelSummary summary = nn::summarize(net, {1, 3, c.il("data.crop")[0], c.il("data.crop")[1]});
   std::printf("mdp pretrain (%s%s): %d datasets, %ld classes (ignore %d), %ld images; ResNet-%ld width %.2f at stride 8%s\n",
@@ -327,14 +350,21 @@ int pretrain_main(int argc, char** argv) {
   std::printf("memory: parameters %.1f MiB%s, gradients %.1f MiB, momentum %.1f MiB\n", double(summary.param_bytes) / (1 << 20),
               is_mdp ? " (+ the same again for the key network)" : "", double(summary.grad_bytes) / (1 << 20),
               double(summary.grad_bytes) / (1 << 20));
+  if (world.size() > 1)
+    std::printf("distributed: %d ranks (backend %s), rank 0 writes the work dir; global batch %d x %d = %d%s\n", world.size(),
+                world.backend().c_str(), world.size(), lopt.batch_size, world.size() * lopt.batch_size,
+                is_mdp ? "; the bank takes every rank's keys" : "");
   std::fflush(stdout);  // the header at once, also into a pipe or a log file (the memory check is mdp train's only)
 
   std::string log = (fs::path(work) / "log.jsonl").string();
-  if (resume) trim_log(log, start);  // what was logged after the checkpoint runs again
+  if (resume && lead) trim_log(log, start);  // what was logged after the checkpoint runs again
   install_stop_signals();
   Progress progress(iters, start, c.i("train.log_interval"));
   data::Batch batch;
-  auto save = [&](int64_t it) {
+  auto save = [&](int64_t it) {  // on every rank (the generators are gathered); rank 0 writes
+    nn::RunState s;
+    step.save_state(s);  // the method, the bank, the mixing and sampling generators of every rank
+    if (!lead) return;
     std::string wq = fmt::format("iter_{}.safetensors", it), wk = fmt::format("iter_{}.key.safetensors", it);
     nn::save_weights((fs::path(work) / wq).string(), net, {{"iter", std::to_string(it)}});
     if (step.key()) nn::save_weights((fs::path(work) / wk).string(), *step.key(), {{"iter", std::to_string(it)}});
@@ -342,8 +372,7 @@ int pretrain_main(int argc, char** argv) {
     for (auto& [n, t] : step.backbone().state_dict()) bb.tensors[n] = t;
     bb.metadata = {{"format", "mdp-weights"}, {"source", "mdp pretrain (" + method + ")"}, {"iter", std::to_string(it)}};
     save_tensor_file((fs::path(work) / "backbone.safetensors").string(), bb);
-    nn::RunState s;  // written last, atomically: it names complete weights
-    s.command = "pretrain";
+    s.command = "pretrain";  // written last, atomically: it names complete weights
     s.step = it;
     s.weights = wq;
     if (step.key()) s.key_weights = wk;
@@ -351,7 +380,6 @@ int pretrain_main(int argc, char** argv) {
     s.data = {loader->position().epoch, loader->position().index, stage.index};
     s.optimizer = opt->state();
     s.rng["default"] = default_generator().state();
-    step.save_state(s);  // the method, the bank, the mixing and sampling generators
     nn::save_run_state((fs::path(work) / "latest.state.safetensors").string(), s);
   };
   for (int64_t it = start + 1; it <= iters; ++it) {
@@ -369,6 +397,14 @@ int pretrain_main(int argc, char** argv) {
     opt->set_lr(lr);
     while (!loader->next(batch)) {}
     PretrainStepResult r = step.run(batch, *opt);
+    int64_t images = batch.size();
+    if (world.size() > 1) {  // the log shows the means over ranks (MDP: each rank's share already weighed)
+      Tensor t = ops::from_vector({r.loss, r.proto, r.sparse, double(images)}, {4}, DType::Float64);
+      world.all_reduce_sum(t);
+      std::vector<double> v = ops::to_vector(t);
+      const double W = world.size();
+      r.loss = v[0] / W, r.proto = v[1] / W, r.sparse = v[2] / W, images = int64_t(v[3]);
+    }
     std::string detail, json;
     if (is_mdp) {
       detail = fmt::format("proto {:.3f} sc {:.3f} filled {}", r.proto, r.sparse, r.filled);
@@ -385,7 +421,7 @@ int pretrain_main(int argc, char** argv) {
       detail += fmt::format(" pseudo {}", r.pseudo_pixels);
       json += fmt::format(", \"pseudo_pixels\": {}", r.pseudo_pixels);
     }
-    progress.update(it, lv, lr, batch.size(), detail);
+    progress.update(it, lv, lr, images, detail);
     std::string line = fmt::format("{{\"iter\": {}, \"loss\": {:.9g}, \"lr\": {:.6e}, {}", it, lv, lr, json);
     if (is_mdp) {
       auto [within, across] = prototype_cosines(step.bank(), *ls);
@@ -393,16 +429,21 @@ int pretrain_main(int argc, char** argv) {
       line += fmt::format(", \"filled\": {}, \"cos_within\": {}, \"cos_across\": {}", r.filled, number(within),
                           number(across));
     }
-    append_line(log, line + "}");
-    AfterIteration next = after_iteration(run, start, it, iters, ckpt_every);
+    if (lead) append_line(log, line + "}");
+    AfterIteration next = after_iteration(run, start, it, iters, ckpt_every, stop_signal_of_all(world));
     if (next.checkpoint) save(it);
     if (next.exit_code >= 0) {
       progress.finish();
       report_early_end("pretrain", next, it, start);
+      world.barrier();
+      nn::shutdown_distributed();
       return next.exit_code;
     }
   }
   progress.finish();
+  world.barrier();
+  nn::shutdown_distributed();
+  if (!lead) return 0;
   std::string curves = (fs::path(work) / "curves.svg").string();  // the whole run, resumed parts included
   if (is_mdp) {
     LogSeries proto = read_log_series(log, "proto"), sparse = read_log_series(log, "sparse"), filled = read_log_series(log, "filled");

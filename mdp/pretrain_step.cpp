@@ -2,10 +2,13 @@
 #include "pretrain_step.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "../autograd/autocast.h"
 #include "../autograd/engine.h"
 #include "../autograd/functions.h"
+#include "../nn/data_parallel.h"
+#include "../nn/layers.h"
 #include "../tensor/error.h"
 #include "../tensor/ops.h"
 #include "image_label.h"
@@ -51,6 +54,24 @@ PrototypeCosines prototype_cosines(const PrototypeBank& bank, const data::LabelS
 }
 
 namespace {
+// Every rank's state of one generator, in rank order (a collective): 4 words, the flag, the cached value.
+std::vector<Generator::State> gather_states(nn::ProcessGroup& world, const Generator::State& s) {
+  Tensor mine = ops::empty({1, 6}, DType::Int64);
+  int64_t* w = mine.data<int64_t>();
+  for (int i = 0; i < 4; ++i) std::memcpy(&w[i], &s.s[size_t(i)], 8);
+  w[4] = s.has_cached_normal ? 1 : 0;
+  std::memcpy(&w[5], &s.cached_normal, 8);
+  Tensor all = world.all_gather(mine);  // (W, 6)
+  std::vector<Generator::State> out(size_t(world.size()));
+  const int64_t* a = all.data<int64_t>();
+  for (size_t r = 0; r < out.size(); ++r) {
+    for (int i = 0; i < 4; ++i) std::memcpy(&out[r].s[size_t(i)], &a[r * 6 + size_t(i)], 8);
+    out[r].has_cached_normal = a[r * 6 + 4] != 0;
+    std::memcpy(&out[r].cached_normal, &a[r * 6 + 5], 8);
+  }
+  return out;
+}
+
 bool embeds(PretrainMethod m) { return m == PretrainMethod::MDP || m == PretrainMethod::PixelContrast; }
 
 PrototypeBankOptions bank_options(PrototypeBankOptions b, int64_t num_classes, int64_t dim) {
@@ -64,8 +85,8 @@ PretrainStep::PretrainStep(const PretrainStepOptions& options, std::shared_ptr<d
     : o_(options),
       labels_(labels),
       bank_(bank_options(options.bank, labels->num_classes(), options.dim), options.device),
-      mix_gen_(options.seed + 1),
-      sample_gen_(options.seed + 2) {
+      mix_gen_(options.seed + 1 + 7919 * uint64_t(options.world ? options.world->rank() : 0)),
+      sample_gen_(options.seed + 2 + 7919 * uint64_t(options.world ? options.world->rank() : 0)) {
   const std::string method = name_of(o_.method);
   const int64_t C = labels_->num_classes();
   const int32_t ignore = labels_->ignore_index();
@@ -116,6 +137,7 @@ PretrainStep::PretrainStep(const PretrainStepOptions& options, std::shared_ptr<d
     key_ = std::make_unique<MDPNet>(mc);
     copy_weights(*key_, *query_);
     key_->set_frozen(true);
+    if (o_.world && o_.world->size() > 1) nn::convert_sync_batchnorm(*key_);  // the same running statistics on every rank
     key_->to(o_.device);
     key_->train();
   }
@@ -136,19 +158,42 @@ void PretrainStep::copy_query_to_key() {
   if (key_) copy_weights(*key_, *query_);
 }
 
+std::pair<Tensor, Tensor> PretrainStep::gathered(const Tensor& keys, const Tensor& labels) {
+  Tensor k = o_.world->all_gather(ops::contiguous(ops::to(keys, Device::cpu())));    // (W N, D, h, w), rank-major
+  Tensor y = o_.world->all_gather(ops::contiguous(ops::to(labels, Device::cpu())));  // (W N, h, w)
+  // Rank r's image j sits at batch position j W + r (the loader's sharding): put them in that order.
+  const int64_t W = o_.world->size(), N = keys.size(0);
+  std::vector<double> order(size_t(W * N));
+  for (int64_t j = 0; j < N; ++j)
+    for (int64_t r = 0; r < W; ++r) order[size_t(j * W + r)] = double(r * N + j);
+  Tensor index = ops::from_vector(order, {W * N}, DType::Int64);
+  return {ops::to(ops::index_select(k, 0, index), o_.device), ops::to(ops::index_select(y, 0, index), o_.device)};
+}
+
 void PretrainStep::save_state(nn::RunState& s) const {
   s.method = name_of(o_.method);
   s.bank = key_ ? bank_.state() : nn::NamedTensors{};
   s.rng["mix"] = mix_gen_.state();
   s.rng["sample"] = sample_gen_.state();
+  if (o_.world && o_.world->size() > 1) {  // every rank's own streams: "mix.rank1", ...
+    std::vector<Generator::State> mix = gather_states(*o_.world, mix_gen_.state()), sample = gather_states(*o_.world, sample_gen_.state());
+    for (size_t r = 1; r < mix.size(); ++r) {
+      s.rng[fmt::format("mix.rank{}", r)] = mix[r];
+      s.rng[fmt::format("sample.rank{}", r)] = sample[r];
+    }
+  }
 }
 
 void PretrainStep::load_state(const nn::RunState& s) {
   MDP_CHECK(s.method.empty() || s.method == name_of(o_.method),
             "pretraining: the checkpoint was made by pretrain.method {}, this run is {}", s.method, name_of(o_.method));
   if (key_) bank_.load_state(s.bank);
-  if (s.rng.count("mix")) mix_gen_.set_state(s.rng.at("mix"));
-  if (s.rng.count("sample")) sample_gen_.set_state(s.rng.at("sample"));
+  const int rank = o_.world ? o_.world->rank() : 0;
+  const std::string suffix = rank > 0 ? fmt::format(".rank{}", rank) : "";
+  MDP_CHECK(rank == 0 || s.rng.count("mix" + suffix), "pretraining: the checkpoint holds no generators of rank {} (written by "
+            "a run of fewer ranks); resume it with as many ranks as it was written by", rank);
+  if (s.rng.count("mix" + suffix)) mix_gen_.set_state(s.rng.at("mix" + suffix));
+  if (s.rng.count("sample" + suffix)) sample_gen_.set_state(s.rng.at("sample" + suffix));
 }
 
 Tensor PretrainStep::forward(nn::Module& net, const Tensor& x) {
@@ -235,13 +280,25 @@ PretrainStepResult PretrainStep::run(const data::Batch& batch, nn::Optimizer& op
                ? multi_head_cross_entropy(logits, y, batch.dataset_ids, dataset_classes_, ignore)
                : cross_entropy(logits, y, Tensor(), ignore);
   }
+  const bool distributed = o_.world && o_.world->size() > 1;
+  if (distributed && o_.method == PretrainMethod::MDP) {  // the mean over every rank's pixels, not of the ranks' means
+    Tensor n = ops::from_vector({double(r.pixels)}, {1}, DType::Float64);
+    o_.world->all_reduce_sum(n);
+    const double total = ops::to_vector(n)[0], share = total > 0 ? double(r.pixels) * o_.world->size() / total : 0.0;
+    loss = mul(loss, share);
+    r.proto *= share;
+    r.sparse *= share;
+  }
   optimizer.zero_grad();
   backward(loss);
+  if (distributed) nn::average_gradients(trained(), *o_.world);
   optimizer.step();
   if (key_) {
     NoGradGuard ng;
     momentum_update(*key_, *query_, o_.key_momentum);
-    bank_.update(forward(*key_, x), y8);  // keys (N, D, h, w) of the same mixed batch
+    Tensor keys = mdp::to(forward(*key_, x), DType::Float32);  // (N, D, h, w) of the same mixed batch
+    if (distributed) std::tie(keys, y8) = gathered(keys, y8);
+    bank_.update(keys, y8);
     r.filled = bank_.num_filled();
   }
   r.loss = loss.item();

@@ -24,6 +24,7 @@
 #include "../data/label_space.h"
 #include "../data/loader.h"
 #include "../nn/deeplabv3.h"
+#include "../nn/distributed.h"
 #include "../nn/optimizer.h"
 #include "../nn/run_state.h"
 #include "mdp_net.h"
@@ -53,6 +54,13 @@ struct PretrainStepOptions {
   bool bf16 = false;                    // forward passes under autocast (losses, bank, optimizer in float32)
   uint64_t seed = 0;                    // the mixing (seed + 1) and anchor sampling (seed + 2) generators
   Device device = Device::cpu();
+  // Data-parallel pretraining (nn/distributed.h), nullptr for one process. Then every step averages the
+  // gradients over the ranks; MDP's loss is normalised by the pixels of all ranks (each rank's mean
+  // weighed by its share, so W ranks at batch b give the loss and gradient of one rank at batch W b); the
+  // key encoder's batch norm is synchronised, and the bank is updated with every rank's keys in the
+  // order of their batch positions, so every rank holds the same key encoder and bank. Mixing and
+  // pseudo-labels stay per rank (rank r's generators are seeded with an offset of r).
+  nn::ProcessGroup* world = nullptr;
 };
 
 // What one step measured. loss is the total; the rest is what the method has.
@@ -97,7 +105,8 @@ class PretrainStep {
   Generator& sample_generator() { return sample_gen_; }
   // Exact resume: the method, the bank (MDP) and the two generators into / out of a run state (the
   // weights, the optimizer, the default generator and the data position are the loop's). load_state
-  // throws when the state was written by another method.
+  // throws when the state was written by another method. Distributed, save_state is a collective (every
+  // rank calls it; it gathers each rank's generators) and load_state takes the rank's own.
   void save_state(nn::RunState& s) const;
   void load_state(const nn::RunState& s);
   const PretrainStepOptions& options() const { return o_; }
@@ -107,6 +116,8 @@ class PretrainStep {
   Tensor forward(nn::Module& net, const Tensor& x);  // under autocast when bf16
   // Unlabeled samples' labels from the key encoder and the bank: (N, H, W) int64 (a copy) and the count.
   std::pair<Tensor, int64_t> pseudo_labelled(const data::Batch& batch);
+  // Distributed: every rank's (keys, labels) in the order of their batch positions, as one batch.
+  std::pair<Tensor, Tensor> gathered(const Tensor& keys, const Tensor& labels);
 
   PretrainStepOptions o_;
   std::shared_ptr<const data::LabelSpace> labels_;

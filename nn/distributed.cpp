@@ -21,9 +21,10 @@ MPI_Datatype mpi_type(const Tensor& t, const char* op) {
     case DType::Float32: return MPI_FLOAT;
     case DType::Float64: return MPI_DOUBLE;
     case DType::Int64: return MPI_INT64_T;
+    case DType::UInt8: return MPI_UINT8_T;
     default: break;
   }
-  throw Error(fmt::format("{}: dtype {} is not float32, float64 or int64", op, dtype_name(t.dtype())));
+  throw Error(fmt::format("{}: dtype {} is not float32, float64, int64 or uint8", op, dtype_name(t.dtype())));
 }
 
 void check_cpu_contiguous(const Tensor& t, const char* op) {

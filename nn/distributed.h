@@ -27,7 +27,7 @@ class ProcessGroup {
   virtual int rank() const = 0;
   virtual int size() const = 0;
   virtual std::string backend() const = 0;
-  // Contiguous CPU float32 / float64 / int64 tensors.
+  // Contiguous CPU float32 / float64 / int64 / uint8 tensors.
   virtual void all_reduce_sum(Tensor& t) = 0;
   virtual void broadcast(Tensor& t, int root) = 0;
   virtual Tensor all_gather(const Tensor& t) = 0;
