@@ -264,6 +264,8 @@ int train_main(int argc, char** argv) {
   int64_t iters = c.i("train.iters"), accumulate = c.i("train.accumulate");
   int64_t eval_every = c.i("train.eval_interval"), ckpt_every = c.i("train.checkpoint_interval");
   data::Batch batch;
+  double sync_seconds = 0;  // in the gradient all-reduces
+  int64_t sync_bytes = 0, sync_buckets = 0;
   for (int64_t it = start + 1; it <= iters; ++it) {
     double lr = schedule.at(it - 1);
     opt->set_lr(lr);
@@ -290,7 +292,10 @@ int train_main(int argc, char** argv) {
       loss_sum += lv;
       images += batch.size();
     }
-    nn::average_gradients(model, world);  // the mean over ranks (nothing with one)
+    nn::GradientSyncStats sync = nn::average_gradients(model, world);  // the mean over ranks (nothing with one)
+    sync_seconds += sync.seconds;
+    sync_bytes = sync.bytes;
+    sync_buckets = sync.buckets;
     if (c.f("train.grad_clip") > 0) nn::clip_grad_norm(model.parameters(), c.f("train.grad_clip"));
     opt->step();
     if (it == start + 1)
@@ -331,6 +336,9 @@ int train_main(int argc, char** argv) {
     }
   }
   progress.finish();
+  if (world.size() > 1 && iters > start)
+    std::printf("distributed: gradient all-reduce %.2f ms per iteration (%ld buckets, %.1f MiB), on rank 0\n",
+                1e3 * sync_seconds / double(iters - start), long(sync_buckets), double(sync_bytes) / (1 << 20));
   world.barrier();
   nn::shutdown_distributed();
   if (!lead) return 0;
