@@ -1,7 +1,9 @@
 // bench.cpp: `mdp bench --workload W --batch B --size S --threads T --steps N [--warmup W] [--device D]
 // [--precision P]`: warm up, time N steps, print {"workload", "framework", "device", "precision", "batch",
-// "size", "threads", "steps", "ms_per_step", "images_per_s", "peak_rss_mb", "peak_device_mb"} on stdout and
-// the achieved GFLOP/s (forward FLOPs x 3 for training) on stderr. --precision bf16 runs every step
+// "size", "threads", "steps", "ms_per_step", "images_per_s", "peak_rss_mb", "peak_device_mb", "ranks",
+// "allreduce_ms_per_step"} on stdout and the achieved GFLOP/s (forward FLOPs x 3 for training) on stderr.
+// Under `mpirun -np N`, the supervised workloads run data parallel (batch per rank, images_per_s of all
+// ranks, rank 0 prints); "allreduce_ms_per_step" is null with one rank. --precision bf16 runs every step
 // under an AutocastGuard (autograd/autocast.h): conv and linear in bf16 with float32 accumulation, bf16
 // activations between layers, float32 parameters, loss and optimizer, as the peer's torch.autocast(bfloat16).
 #include "apps/bench.h"
@@ -17,7 +19,10 @@
 #include "mdp/mdp_net.h"
 #include "mdp/proto_loss.h"
 #include "mdp/prototype_bank.h"
+#include "nn/data_parallel.h"
 #include "nn/deeplabv3.h"
+#include "nn/distributed.h"
+#include "nn/layers.h"
 #include "nn/optimizer.h"
 #include "nn/summary.h"
 #include "tensor/allocator.h"
@@ -33,8 +38,18 @@ struct Workload {
   bool train = false;
 };
 
-// Training (SGD, cross-entropy) or inference steps of a supervised model on fixed random data.
+// Under mpirun: the time of the gradient all-reduces, summed over the timed steps.
+double allreduce_seconds = 0;
+
+// Training (SGD, cross-entropy) or inference steps of a supervised model on fixed random data. Under
+// mpirun, training is data parallel as `mdp train` runs it: SyncBN, the parameters broadcast from rank 0,
+// the gradients averaged after each backward pass (each rank its own random batch).
 Workload supervised(std::shared_ptr<nn::Module> model, bool train, const Shape& input, Tensor target, Device dev) {
+  nn::ProcessGroup& world = nn::world();
+  if (train && world.size() > 1) {
+    nn::convert_sync_batchnorm(*model);
+    nn::broadcast_parameters(*model, world);
+  }
   model->to(dev);
   Workload w;
   w.forward_flops = nn::summarize(*model, {1, input[1], input[2], input[3]}).total_flops * input[0];
@@ -49,9 +64,10 @@ Workload supervised(std::shared_ptr<nn::Module> model, bool train, const Shape& 
     return w;
   }
   auto opt = std::make_shared<nn::SGD>(nn::make_param_groups(*model), nn::SGDOptions{0.01, 0.9, 0, 1e-4, false});
-  w.step = [model, opt, x, y] {
+  w.step = [model, opt, x, y, &world] {
     opt->zero_grad();
     backward(cross_entropy((*model)(x), y));
+    allreduce_seconds += nn::average_gradients(*model, world).seconds;
     opt->step();
   };
   return w;
@@ -132,6 +148,10 @@ int bench_main(int argc, char** argv) {
   std::string precision = p.str("--precision");
   MDP_CHECK(precision == "fp32" || precision == "bf16", "mdp bench: --precision must be fp32 or bf16, got '{}'", precision);
   Device dev = Device::parse(p.str("--device"));
+  nn::ProcessGroup& world = nn::init_distributed();  // `mpirun -np N mdp bench`: N data-parallel ranks
+  if (world.rank() != 0) std::freopen("/dev/null", "w", stdout);
+  MDP_CHECK(world.size() == 1 || (dev.is_cpu() && wl != "mdp-pretrain"), "mdp bench: distributed runs cover the CPU "
+            "training and inference workloads of supervised models so far, not {} on {}", wl, dev.str());
   set_num_threads(int(T));
   manual_seed(uint64_t(p.integer("--seed")));
 
@@ -143,21 +163,27 @@ int bench_main(int argc, char** argv) {
                                "deeplabv3-infer, mdp-pretrain)", wl));
   AutocastGuard autocast(precision == "bf16");
   for (int64_t i = 0; i < W; ++i) w.step();
+  world.barrier();
+  allreduce_seconds = 0;
   auto t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < N; ++i) w.step();
+  world.barrier();
   double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / double(N);
+  const int R = world.size();
   double peak_dev = dev.is_cuda() ? double(allocator_for(dev).stats().peak_bytes) / (1 << 20) : -1;
   std::printf("{\"workload\": \"%s\", \"framework\": \"mdp\", \"device\": \"%s\", \"precision\": \"%s\", \"batch\": %ld, "
               "\"size\": %ld, \"threads\": %ld, \"steps\": %ld, \"ms_per_step\": %.2f, \"images_per_s\": %.3f, "
-              "\"peak_rss_mb\": %.1f, \"peak_device_mb\": %s}\n",
-              wl.c_str(), dev.str().c_str(), precision.c_str(), long(B), long(S), long(T), long(N), dt * 1000, double(B) / dt,
-              peak_rss_mb(), peak_dev < 0 ? "null" : fmt::format("{:.1f}", peak_dev).c_str());
+              "\"peak_rss_mb\": %.1f, \"peak_device_mb\": %s, \"ranks\": %d, \"allreduce_ms_per_step\": %s}\n",
+              wl.c_str(), dev.str().c_str(), precision.c_str(), long(B), long(S), long(T), long(N), dt * 1000, double(B * R) / dt,
+              peak_rss_mb(), peak_dev < 0 ? "null" : fmt::format("{:.1f}", peak_dev).c_str(), R,
+              R > 1 && w.train ? fmt::format("{:.2f}", 1e3 * allreduce_seconds / double(N)).c_str() : "null");
   double flops = double(w.forward_flops) * (w.train ? 3.0 : 1.0);
   std::fprintf(stderr, "mdp bench: %.1f GFLOP per step, %.1f GFLOP/s\n", flops / 1e9, flops / 1e9 / dt);
   MemoryStats st = allocator_for(Device::cpu()).stats();
   std::fprintf(stderr, "mdp bench: cpu allocator peak %.1f MB in use, %.1f MB cached at the end, %ld of %ld requests from "
                "the cache\n", double(st.peak_bytes) / (1 << 20), double(st.cached_bytes) / (1 << 20), long(st.cache_hits),
                long(st.allocations));
+  nn::shutdown_distributed();
   return 0;
 }
 

@@ -4,12 +4,17 @@
 Usage: /usr/bin/python3 bench/compare.py [--mdp build/release/apps/mdp] [--runs 3] [--threads 2]
                                          [--workloads resnet50-train,...] [--device cpu] [--precision fp32]
                                          [--keep-openblas-env]
+       /usr/bin/python3 bench/compare.py --ranks 2 [--threads 2] [--workloads deeplabv3-train,...]
 
 Each workload runs `runs` times per side, the two sides interleaved (mdp, peer, mdp, peer, ...), with the
 same threads; the table shows medians of images/s and peak RSS and the ratio mdp / PyTorch. mdp's achieved
 GFLOP/s (from its stderr line) is shown too, with its fraction of the machine's measured sgemm peak: the
 median of 5 timings of a 2048^3 float32 matrix product through PyTorch (OpenBLAS) on the same threads,
 measured before the workloads. A benchmark, not a test: machines are noisy.
+
+--ranks N compares mdp with itself instead: N data-parallel ranks (`mpirun -np N mdp bench`, threads / N
+each, batch B per rank, SyncBN) against one process with all the threads at batch N x B, interleaved, and
+shows each side's images/s, their ratio and the gradient all-reduce time per step.
 
 Some machines set OPENBLAS_CORETYPE (and OPENBLAS_L2_SIZE) for every process, pinning OpenBLAS to an
 older kernel (e.g. Haswell's AVX2 one on an AVX-512 machine). The peer and the peak measurement run
@@ -29,7 +34,7 @@ SIZES = {"resnet50-train": (8, 224), "resnet50-infer": (8, 224), "deeplabv3-trai
          "deeplabv3-infer": (1, 512), "mdp-pretrain": (2, 256)}
 
 
-def run(cmd, env=None):
+def run(cmd, env=None):  # -> (the last JSON line of stdout, GFLOP/s from stderr)
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{p.stdout}{p.stderr}")
@@ -85,6 +90,35 @@ def sgemm_peak(threads, env):
     return float(p.stdout.strip())
 
 
+def distributed(o):
+    """mpirun -np N mdp bench (threads / N each, batch b) against one process (threads, batch N b)."""
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    per_rank = max(1, o.threads // o.ranks)
+    rows = []
+    for w in o.workloads.split(","):
+        b, s = SIZES[w]
+        common = ["--workload", w, "--size", str(s), "--steps", str(o.steps), "--device", o.device,
+                  "--precision", o.precision]
+        one, many = [], []
+        for _ in range(o.runs):
+            one.append(run([o.mdp, "bench", "--batch", str(b * o.ranks), "--threads", str(o.threads)] + common, env)[0])
+            many.append(run(["mpirun", "-np", str(o.ranks), "--oversubscribe", o.mdp, "bench", "--batch", str(b),
+                             "--threads", str(per_rank)] + common, env)[0])
+        ratios = [m["images_per_s"] / n["images_per_s"] for m, n in zip(many, one)]
+        med = lambda xs, k: statistics.median(x[k] for x in xs)
+        ar = [m["allreduce_ms_per_step"] for m in many if m.get("allreduce_ms_per_step") is not None]
+        rows.append((w, b, s, med(one, "images_per_s"), med(many, "images_per_s"), statistics.median(ratios),
+                     statistics.median(ar) if ar else None, med(many, "ms_per_step")))
+        print(f"{w}: done", file=sys.stderr)
+    print(f"{'workload':<16} {'global batch':>12} {'size':>5} {'1 rank img/s':>13} {f'{o.ranks} ranks img/s':>14} "
+          f"{'ratio':>6} {'all-reduce ms':>14} {'step ms':>8}")
+    for w, b, s, i1, iN, r, ar, ms in rows:
+        art = f"{ar:.1f}" if ar is not None else "-"
+        print(f"{w:<16} {b * o.ranks:>12} {s:>5} {i1:>13.3f} {iN:>14.3f} {r:>6.2f} {art:>14} {ms:>8.0f}")
+    print(f"1 rank x {o.threads} threads against {o.ranks} ranks x {per_rank} thread(s), the same global batch, "
+          f"precision {o.precision}; medians of {o.runs} interleaved runs (ratio: the median of the per-pair ratios)")
+
+
 def main():
     a = argparse.ArgumentParser()
     a.add_argument("--mdp", default=os.path.join(HERE, "..", "build", "release", "apps", "mdp"))
@@ -96,7 +130,10 @@ def main():
     a.add_argument("--device", default="cpu")
     a.add_argument("--precision", default="fp32")
     a.add_argument("--keep-openblas-env", action="store_true")
+    a.add_argument("--ranks", type=int, default=1, help="> 1: data-parallel mdp against one mdp process")
     o = a.parse_args()
+    if o.ranks > 1:
+        return distributed(o)
     peer_env = dict(os.environ)
     if not o.keep_openblas_env:
         for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
