@@ -13,6 +13,7 @@ ProjectionHead::ProjectionHead(int64_t in, int64_t dim) {
 }
 
 // Embeddings in float32 (bf16 under autocast before the cast), normalised in float32.
+// (N, in, h, w) -> 1x1 conv, BN, ReLU, 1x1 conv -> (N, D, h, w), unit length over D (in float32)
 Tensor ProjectionHead::forward(const Tensor& x) { return l2_normalize(mdp::to((*layers_)(x), DType::Float32), 1); }
 
 MDPNet::MDPNet(const MDPNetConfig& cfg) : cfg_(cfg) {
@@ -22,6 +23,7 @@ MDPNet::MDPNet(const MDPNetConfig& cfg) : cfg_(cfg) {
   proj_ = register_module("head", std::make_shared<ProjectionHead>(backbone_->layer_channels(4), cfg.dim));
 }
 
+// (N, 3, H, W) -> backbone (N, 2048 width, H/8, W/8) -> projection (N, D, H/8, W/8)
 Tensor MDPNet::forward(const Tensor& x) { return (*proj_)((*backbone_)(x)); }
 
 void momentum_update(nn::Module& key, const nn::Module& query, double m) {

@@ -73,10 +73,10 @@ class MMSegASPPHead : public Module {
     dropout_ = std::make_shared<Dropout2d>(0.1);
     add_child("dropout", dropout_);  // no parameters: invisible in the state dict, as in mmseg
   }
-  Tensor forward(const Tensor& x) override {
-    std::vector<Tensor> branches{(*image_pool_)(x)};
-    for (size_t i = 0; i < aspp_->size(); ++i) branches.push_back((*aspp_)[i](x));
-    return (*conv_seg_)((*dropout_)((*bottleneck_)(cat(branches, 1))));
+  Tensor forward(const Tensor& x) override {  // x (N, in, h, w): layer4, h = H/8
+    std::vector<Tensor> branches{(*image_pool_)(x)};  // (N, ch, h, w): pooled to 1x1, conv, upsampled
+    for (size_t i = 0; i < aspp_->size(); ++i) branches.push_back((*aspp_)[i](x));  // 4 x (N, ch, h, w)
+    return (*conv_seg_)((*dropout_)((*bottleneck_)(cat(branches, 1))));  // (N, 5 ch, h, w) -> (N, ch, h, w) -> (N, K, h, w)
   }
   const char* type_name() const override { return "ASPPHead"; }
 
@@ -145,8 +145,8 @@ DeepLabV3::DeepLabV3(const DeepLabV3Config& cfg) : cfg_(cfg) {
   }
 }
 
-SegOutputs DeepLabV3::forward_all(const Tensor& x) {
-  auto feats = backbone_->forward_features(x);
+SegOutputs DeepLabV3::forward_all(const Tensor& x) {  // x (N, 3, H, W) -> out (N, K, H, W)
+  auto feats = backbone_->forward_features(x);  // layer3 (N, 1024, H/8, W/8), layer4 (N, 2048, H/8, W/8)
   int64_t H = x.size(2), W = x.size(3);
   SegOutputs o;
   // Logits in float32 (the heads' are bf16 under autocast), upsampled in float32 for the loss.

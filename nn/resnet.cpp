@@ -32,11 +32,11 @@ Bottleneck::Bottleneck(int64_t in, int64_t planes, int64_t stride, int64_t dilat
   if (downsample) downsample_ = register_module("downsample", downsample);
 }
 
-Tensor Bottleneck::forward(const Tensor& x) {
+Tensor Bottleneck::forward(const Tensor& x) {  // x (N, in, H, W)
   // relu(bn(conv(x))) and relu(bn3(conv3(y)) + identity), each bn + relu (+ add) as one fused op.
-  Tensor y = bn1_->forward_relu((*conv1_)(x));
-  y = bn2_->forward_relu((*conv2_)(y));
-  return bn3_->forward_relu((*conv3_)(y), downsample_ ? (*downsample_)(x) : x);
+  Tensor y = bn1_->forward_relu((*conv1_)(x));  // (N, planes, H, W)          1x1
+  y = bn2_->forward_relu((*conv2_)(y));          // (N, planes, H/s, W/s)      3x3, stride s (1 when dilated)
+  return bn3_->forward_relu((*conv3_)(y), downsample_ ? (*downsample_)(x) : x);  // (N, 4 planes, H/s, W/s)
 }
 
 BasicBlock::BasicBlock(int64_t in, int64_t planes, int64_t stride, int64_t dilation, ModulePtr downsample) {
@@ -47,9 +47,9 @@ BasicBlock::BasicBlock(int64_t in, int64_t planes, int64_t stride, int64_t dilat
   if (downsample) downsample_ = register_module("downsample", downsample);
 }
 
-Tensor BasicBlock::forward(const Tensor& x) {
-  Tensor y = bn1_->forward_relu((*conv1_)(x));
-  return bn2_->forward_relu((*conv2_)(y), downsample_ ? (*downsample_)(x) : x);
+Tensor BasicBlock::forward(const Tensor& x) {  // x (N, in, H, W)
+  Tensor y = bn1_->forward_relu((*conv1_)(x));                                // (N, planes, H/s, W/s)
+  return bn2_->forward_relu((*conv2_)(y), downsample_ ? (*downsample_)(x) : x);  // (N, planes, H/s, W/s)
 }
 
 namespace {
@@ -114,18 +114,22 @@ ResNet::ResNet(const ResNetConfig& cfg) : cfg_(cfg) {
 std::map<std::string, Tensor> ResNet::forward_features(const Tensor& x) {
   MDP_CHECK(x.dim() == 4 && x.size(1) == 3, "ResNet: input {} must be (N, 3, H, W)", shape_str(x.shape()));
   std::map<std::string, Tensor> out;
-  Tensor y = (*stem_)(x);
+  // ResNet-50 at width 1 (BasicBlock depths: a quarter of the channels), output stride 8 when layer3 and
+  // layer4 are dilated (DeepLabV3, MDP), 32 otherwise (classification):
+  Tensor y = (*stem_)(x);  // (N, 64, H/4, W/4): 7x7 conv stride 2, BN, ReLU, 3x3 max pool stride 2
   for (int i = 0; i < 4; ++i) {
+    // layer1 (N, 256, H/4, W/4), layer2 (N, 512, H/8, W/8), layer3 (N, 1024, H/8 or H/16, ...),
+    // layer4 (N, 2048, H/8 or H/32, W/8 or W/32)
     y = (*layers_[i])(y);
     out["layer" + std::to_string(i + 1)] = y;
   }
   return out;
 }
 
-Tensor ResNet::forward(const Tensor& x) {
-  Tensor y = forward_features(x)["layer4"];
+Tensor ResNet::forward(const Tensor& x) {  // x (N, 3, H, W)
+  Tensor y = forward_features(x)["layer4"];  // (N, 2048, H/32, W/32) (H/8 dilated)
   if (!fc_) return y;
-  return (*fc_)(flatten(adaptive_avg_pool2d(y, 1, 1), 1));
+  return (*fc_)(flatten(adaptive_avg_pool2d(y, 1, 1), 1));  // (N, 2048) -> (N, num_classes)
 }
 
 void init_torchvision(Module& root) {
