@@ -150,8 +150,9 @@ int bench_main(int argc, char** argv) {
   Device dev = Device::parse(p.str("--device"));
   nn::ProcessGroup& world = nn::init_distributed();  // `mpirun -np N mdp bench`: N data-parallel ranks
   if (world.rank() != 0) std::freopen("/dev/null", "w", stdout);
-  MDP_CHECK(world.size() == 1 || (dev.is_cpu() && wl != "mdp-pretrain"), "mdp bench: distributed runs cover the CPU "
-            "training and inference workloads of supervised models so far, not {} on {}", wl, dev.str());
+  MDP_CHECK(world.size() == 1 || wl != "mdp-pretrain", "mdp bench: distributed runs cover the training and inference "
+            "workloads of supervised models so far, not {}", wl);
+  world.use_device(dev);  // CUDA: NCCL
   set_num_threads(int(T));
   manual_seed(uint64_t(p.integer("--seed")));
 

@@ -167,8 +167,7 @@ int pretrain_main(int argc, char** argv) {
   }
   set_num_threads(int(c.i("train.threads")));
   Device dev = Device::parse(c.s("train.device"));
-  MDP_CHECK(world.size() == 1 || dev.is_cpu(), "mdp pretrain: distributed runs are CPU only so far (MPI); NCCL for {} is not built",
-            dev.str());
+  world.use_device(dev);  // CUDA: NCCL for the gradients and SyncBN
   manual_seed(uint64_t(c.i("train.seed")));
   if (!lead) agree_or_exit("pretrain", "");  // rank 0 writes missing generated datasets first
 

@@ -160,8 +160,7 @@ int train_main(int argc, char** argv) {
   set_num_threads(int(c.i("train.threads")));
   Device dev = Device::parse(c.s("train.device"));
   manual_seed(uint64_t(c.i("train.seed")));
-  MDP_CHECK(world.size() == 1 || dev.is_cpu(), "mdp train: distributed runs are CPU only so far (MPI); NCCL for {} is not built",
-            dev.str());
+  world.use_device(dev);  // CUDA: NCCL for the gradients and SyncBN
 
   if (c.s("data.dataset") == "generated" && !lead) agree_or_exit("train", "");  // rank 0 writes a missing one first
   auto train_ds = open_split(c, c.s("data.train_split"), true);

@@ -13,7 +13,6 @@ void broadcast_parameters(Module& model, ProcessGroup& group, int root) {
   if (group.size() == 1) return;
   NoGradGuard ng;
   for (auto& [name, t] : model.state_dict()) {
-    MDP_CHECK(t.device().is_cpu(), "broadcast_parameters: {} is on {}; the MPI backend moves CPU tensors", name, t.device().str());
     Tensor buf = ops::contiguous(ops::clone(t));
     group.broadcast(buf, root);
     ops::copy_(t, buf);
@@ -29,8 +28,10 @@ GradientSyncStats average_gradients(Module& model, ProcessGroup& group, const Gr
   for (auto it = params.rbegin(); it != params.rend(); ++it) {
     Tensor g = it->second.grad();
     if (!g.defined()) continue;
-    MDP_CHECK(g.dtype() == DType::Float32 && g.device().is_cpu(), "average_gradients: the gradient of {} is {} on {}; the MPI "
-              "backend averages float32 CPU gradients", it->first, dtype_name(g.dtype()), g.device().str());
+    MDP_CHECK(g.dtype() == DType::Float32, "average_gradients: the gradient of {} is {}; float32 gradients are averaged",
+              it->first, dtype_name(g.dtype()));
+    MDP_CHECK(grads.empty() || g.device() == grads.front().device(), "average_gradients: the gradients are on {} and {}",
+              grads.front().device().str(), g.device().str());
     grads.push_back(g);
   }
   const double scale = 1.0 / double(group.size());
@@ -39,7 +40,7 @@ GradientSyncStats average_gradients(Module& model, ProcessGroup& group, const Gr
     size_t last = first;
     int64_t elems = 0;
     while (last < grads.size() && (last == first || (elems + grads[last].numel()) * 4 <= o.bucket_bytes)) elems += grads[last++].numel();
-    Tensor bucket = ops::empty({elems}, DType::Float32);
+    Tensor bucket = ops::empty({elems}, DType::Float32, grads[first].device());
     int64_t at = 0;
     for (size_t i = first; i < last; ++i) {
       ops::copy_(ops::narrow(bucket, 0, at, grads[i].numel()), ops::reshape(ops::contiguous(grads[i]), {-1}));

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "../autograd/node.h"
+#include "../tensor/cuda_plugin.h"
 #include "../tensor/error.h"
 #include "../tensor/ops.h"
 
@@ -41,6 +42,7 @@ class SingleProcess final : public ProcessGroup {
   void broadcast(Tensor&, int) override {}
   Tensor all_gather(const Tensor& t) override { return t; }
   void barrier() override {}
+  void use_device(Device) override {}
   [[noreturn]] void abort(int code) override { std::exit(code); }
 };
 
@@ -55,16 +57,32 @@ class MpiWorld final : public ProcessGroup {
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
-  std::string backend() const override { return "mpi"; }
+  std::string backend() const override { return nccl_ ? "mpi+nccl" : "mpi"; }
+  void use_device(Device d) override {
+    if (!d.is_cuda() || nccl_) return;
+    std::string why;
+    const CudaPlugin* plugin = cuda_plugin(&why);
+    MDP_CHECK(plugin, "distributed: {} needs the CUDA backend: {}", d.str(), why);
+    MDP_CHECK(plugin->nccl, "distributed: this build has no NCCL (nccl.h was not found when it was built)");
+    MDP_CHECK(plugin->nccl->available(&why), "distributed: {}", why);
+    std::string id(128, '\0');
+    if (rank_ == 0) id = plugin->nccl->unique_id();
+    MPI_Bcast(id.data(), int(id.size()), MPI_BYTE, 0, MPI_COMM_WORLD);
+    comm_ = plugin->nccl->init(id, rank_, size_, d.index);
+    nccl_ = plugin->nccl;
+  }
   void all_reduce_sum(Tensor& t) override {
+    if (t.device().is_cuda()) return nccl_for(t, "all_reduce_sum")->all_reduce_sum(comm_, t);
     check_cpu_contiguous(t, "all_reduce_sum");
     MPI_Allreduce(MPI_IN_PLACE, t.raw_data(), int(t.numel()), mpi_type(t, "all_reduce_sum"), MPI_SUM, MPI_COMM_WORLD);
   }
   void broadcast(Tensor& t, int root) override {
+    if (t.device().is_cuda()) return nccl_for(t, "broadcast")->broadcast(comm_, t, root);
     check_cpu_contiguous(t, "broadcast");
     MPI_Bcast(t.raw_data(), int(t.numel()), mpi_type(t, "broadcast"), root, MPI_COMM_WORLD);
   }
   Tensor all_gather(const Tensor& t) override {
+    if (t.device().is_cuda()) return ops::to(all_gather(ops::to(t, Device::cpu())), t.device());  // small: via MPI
     check_cpu_contiguous(t, "all_gather");
     MDP_CHECK(t.dim() >= 1, "all_gather: the tensor must have a first dimension");
     const int64_t row = t.numel() / std::max<int64_t>(t.size(0), 1);
@@ -91,13 +109,21 @@ class MpiWorld final : public ProcessGroup {
     std::exit(code);
   }
   void finalize() {
+    if (nccl_) nccl_->destroy(comm_);
+    nccl_ = nullptr;
     int done = 0;
     MPI_Finalized(&done);
     if (!done) MPI_Finalize();
   }
 
  private:
+  const CudaCollectives* nccl_for(const Tensor& t, const char* op) const {
+    MDP_CHECK(nccl_, "{}: a tensor on {} needs NCCL; the run did not call use_device({})", op, t.device().str(), t.device().str());
+    return nccl_;
+  }
   int rank_ = 0, size_ = 1;
+  const CudaCollectives* nccl_ = nullptr;
+  void* comm_ = nullptr;
 };
 
 std::unique_ptr<ProcessGroup>& the_world() {

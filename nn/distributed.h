@@ -3,7 +3,8 @@
 // MPI world (Debian's OpenMPI; the launcher's environment says so); started any other way it is a world
 // of one process, where every collective returns its input and nothing else changes.
 //
-//   rank 0 .. size-1, backend "mpi" (CPU tensors) or "single"; NCCL for CUDA tensors is not built yet.
+//   rank 0 .. size-1, backend "mpi" (CPU tensors), "mpi+nccl" once use_device() got a CUDA device (CUDA
+//   tensors then go through NCCL, its unique id sent over MPI), or "single".
 //   all_reduce_sum   in place, every rank ends with the elementwise sum of every rank's tensor
 //   broadcast        in place, every rank ends with rank root's tensor
 //   all_gather       the ranks' tensors concatenated along dim 0, in rank order (shapes may differ in dim 0)
@@ -32,6 +33,9 @@ class ProcessGroup {
   virtual void broadcast(Tensor& t, int root) = 0;
   virtual Tensor all_gather(const Tensor& t) = 0;
   virtual void barrier() = 0;
+  // A run on `device`: for a CUDA device, the NCCL communicator of this rank on it (a collective; throws
+  // naming what is missing: the CUDA backend, NCCL). CPU: nothing.
+  virtual void use_device(Device device) = 0;
   // Ends every rank of the run with this exit code (after the message was printed by the caller).
   [[noreturn]] virtual void abort(int code) = 0;
 };

@@ -75,7 +75,7 @@ Tensor BatchNorm2d::forward_synced(const Tensor& x) {  // x (N, C, H, W) -> (N, 
   MDP_CHECK(x.dim() == 4, "SyncBatchNorm: input {} must be (N, C, H, W)", shape_str(x.shape()));
   const int64_t C = x.size(1);
   Tensor xf = x.dtype() == DType::Float32 ? x : mdp::to(x, DType::Float32);
-  Tensor local_n = ops::full({1}, double(x.size(0) * x.size(2) * x.size(3)));
+  Tensor local_n = ops::full({1}, double(x.size(0) * x.size(2) * x.size(3)), DType::Float32, x.device());
   Tensor first = all_reduce_sum_differentiable(cat({sum(xf, {0, 2, 3}), local_n}, 0));  // (C + 1)
   const double n = ops::to_vector(narrow(first, 0, C, 1))[0];
   MDP_CHECK(n > 1, "SyncBatchNorm: {} values per channel over all ranks; batch norm needs more than one", n);

@@ -1,11 +1,14 @@
 // Suite runtime: host<->device copies (every dtype, strided both ways, larger than the staging buffers,
-// size 0), the caching allocator's statistics, and the errors of the CUDA backend: failing CUDA calls
-// named with file and line, missing devices, bad labels and indices found by kernels.
+// size 0), the caching allocator's statistics, the errors of the CUDA backend: failing CUDA calls
+// named with file and line, missing devices, bad labels and indices found by kernels; and the NCCL
+// collectives of the plugin on a communicator of one rank (the distributed world's CUDA path).
 #include <boost/test/unit_test.hpp>
 
 #include "cuda/cuda_backend.h"
 #include "cuda/runtime.h"
 #include "tensor/allocator.h"
+#include "tensor/cuda_plugin.h"
+#include "tensor/error.h"
 #include "tests/common.h"
 
 using namespace mdp;
@@ -113,6 +116,38 @@ BOOST_AUTO_TEST_CASE(errors) {
   Tensor ok = ops::to(ops::from_vector({0, 5, 1, 2}, {2, 2}, DType::Int64), kGpu);
   BOOST_TEST(ops::gather(x, 1, ok).numel() == 4);
   BOOST_TEST(ops::cross_entropy(logits, ops::zeros({2, 3}, DType::Int64, kGpu), Tensor()).item() > 0);
+}
+
+// NCCL through the plugin, as nn/distributed.cpp uses it, on a world of one GPU: the unique id, the
+// communicator, and each collective leaving (or gathering) the values as a one-rank world must.
+BOOST_AUTO_TEST_CASE(nccl_collectives_on_one_rank) {
+  const CudaPlugin* plugin = cuda_plugin();
+  BOOST_TEST_REQUIRE(plugin != nullptr);
+  if (!plugin->nccl) {
+    BOOST_TEST_MESSAGE("SKIPPED nccl: this build has no nccl.h");
+    return;
+  }
+  std::string why;
+  if (!plugin->nccl->available(&why)) {
+    BOOST_TEST_MESSAGE("SKIPPED nccl: " << why);
+    return;
+  }
+  const CudaCollectives& n = *plugin->nccl;
+  std::string id = n.unique_id();
+  BOOST_TEST(id.size() == 128u);
+  void* comm = n.init(id, 0, 1, 0);
+  Tensor x = ops::to(randn({5, 3}, DType::Float32, 3), kGpu);
+  Tensor before = ops::to(x, Device::cpu());
+  n.all_reduce_sum(comm, x);
+  close(ops::to(x, Device::cpu()), before, 0, 0, "all_reduce_sum of one rank");
+  n.broadcast(comm, x, 0);
+  close(ops::to(x, Device::cpu()), before, 0, 0, "broadcast from rank 0");
+  Tensor out = ops::zeros({5, 3}, DType::Float32, kGpu);
+  n.all_gather(comm, x, out);
+  close(ops::to(out, Device::cpu()), before, 0, 0, "all_gather of one rank");
+  Tensor cpu = ops::ones({2});
+  BOOST_CHECK_THROW(n.all_reduce_sum(comm, cpu), Error);  // names the device
+  n.destroy(comm);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
