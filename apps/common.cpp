@@ -387,6 +387,11 @@ nn::ProcessGroup& join_world() {
   return g;
 }
 
+Device device_of_rank(const std::string& device, const nn::ProcessGroup& world) {
+  if (device == "cuda" && world.size() > 1) return Device::cuda(nn::local_rank());
+  return Device::parse(device);
+}
+
 void prepare_work_dir(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);

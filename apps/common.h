@@ -86,6 +86,9 @@ bool setup_finished();
 // The distributed world of a training command, joined at its start; on ranks other than 0, stdout is
 // silenced (rank 0 prints, logs and writes the work dir; errors still reach stderr).
 nn::ProcessGroup& join_world();
+// train.device for this rank: "cuda" without an index means, in a distributed run, the GPU of the rank's
+// index on its machine (one rank per GPU); anything else as written.
+Device device_of_rank(const std::string& device, const nn::ProcessGroup& world);
 
 void prepare_work_dir(const std::string& dir);  // creates it; throws naming it when not writable
 void append_line(const std::string& path, const std::string& line);

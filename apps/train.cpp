@@ -158,7 +158,7 @@ int train_main(int argc, char** argv) {
     write_text_atomically((fs::path(work) / "config.yaml").string(), c.yaml());
   }
   set_num_threads(int(c.i("train.threads")));
-  Device dev = Device::parse(c.s("train.device"));
+  Device dev = device_of_rank(c.s("train.device"), world);
   manual_seed(uint64_t(c.i("train.seed")));
   world.use_device(dev);  // CUDA: NCCL for the gradients and SyncBN
 

@@ -139,6 +139,11 @@ bool launched_distributed() {
   return false;
 }
 
+int local_rank() {
+  const char* v = std::getenv("OMPI_COMM_WORLD_LOCAL_RANK");
+  return v ? std::atoi(v) : 0;
+}
+
 ProcessGroup& init_distributed() {
   auto& w = the_world();
   if (!w) {

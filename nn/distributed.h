@@ -47,6 +47,8 @@ ProcessGroup& world();  // init_distributed() must have run; a world of one othe
 void shutdown_distributed();
 // True when this process was started by an MPI launcher (mpirun / mpiexec) with more than one rank.
 bool launched_distributed();
+// This rank's index among the ranks on its machine (OpenMPI's OMPI_COMM_WORLD_LOCAL_RANK; 0 otherwise).
+int local_rank();
 
 // x summed over all ranks; differentiable: the gradient of each rank's input is the sum of the
 // gradients that reached every rank's output.
