@@ -18,6 +18,7 @@
 #include "tensor/error.h"
 #include "tensor/ops.h"
 #include "tensor/safetensors.h"
+#include "tensor/threads.h"
 
 namespace mdp::apps {
 namespace fs = std::filesystem;
@@ -387,9 +388,19 @@ nn::ProcessGroup& join_world() {
   return g;
 }
 
-Device device_of_rank(const std::string& device, const nn::ProcessGroup& world) {
-  if (device == "cuda" && world.size() > 1) return Device::cuda(nn::local_rank());
-  return Device::parse(device);
+Device start_on_ranks(const char* command, const Config& c, const std::string& work, nn::ProcessGroup& world) {
+  MDP_CHECK(c.s("model.norm") == "bn" || c.s("model.norm") == "syncbn", "config: model.norm '{}' is not bn or syncbn",
+            c.s("model.norm"));
+  agree_or_exit(command, "");  // every rank has looked at the work dir before rank 0 writes to it
+  if (world.rank() == 0) {
+    prepare_work_dir(work);
+    write_text_atomically((fs::path(work) / "config.yaml").string(), c.yaml());
+  }
+  set_num_threads(int(c.i("train.threads")));
+  const std::string device = c.s("train.device");
+  Device dev = device == "cuda" && world.size() > 1 ? Device::cuda(nn::local_rank()) : Device::parse(device);
+  world.use_device(dev);  // CUDA: NCCL for the gradients and SyncBN
+  return dev;
 }
 
 void prepare_work_dir(const std::string& dir) {

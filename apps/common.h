@@ -86,9 +86,11 @@ bool setup_finished();
 // The distributed world of a training command, joined at its start; on ranks other than 0, stdout is
 // silenced (rank 0 prints, logs and writes the work dir; errors still reach stderr).
 nn::ProcessGroup& join_world();
-// train.device for this rank: "cuda" without an index means, in a distributed run, the GPU of the rank's
-// index on its machine (one rank per GPU); anything else as written.
-Device device_of_rank(const std::string& device, const nn::ProcessGroup& world);
+// The start of a training command on every rank, once its config is resolved: checks model.norm, waits
+// until every rank has looked at the work dir, then rank 0 creates it and writes config.yaml; sets the
+// thread count and returns the rank's device (train.device; "cuda" without an index: in a distributed
+// run the GPU of the rank's index on its machine), its NCCL communicator opened when it is a GPU.
+Device start_on_ranks(const char* command, const Config& c, const std::string& work, nn::ProcessGroup& world);
 
 void prepare_work_dir(const std::string& dir);  // creates it; throws naming it when not writable
 void append_line(const std::string& path, const std::string& line);

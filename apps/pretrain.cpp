@@ -158,16 +158,7 @@ int pretrain_main(int argc, char** argv) {
   MDP_CHECK(c.s("train.precision") == "fp32" || c.s("train.precision") == "bf16", "config: train.precision '{}' is not fp32 or bf16",
             c.s("train.precision"));
   const bool bf16 = c.s("train.precision") == "bf16";
-  MDP_CHECK(c.s("model.norm") == "bn" || c.s("model.norm") == "syncbn", "config: model.norm '{}' is not bn or syncbn",
-            c.s("model.norm"));
-  agree_or_exit("pretrain", "");  // every rank has looked at the work dir before rank 0 writes to it
-  if (lead) {
-    prepare_work_dir(work);
-    write_text_atomically((fs::path(work) / "config.yaml").string(), c.yaml());
-  }
-  set_num_threads(int(c.i("train.threads")));
-  Device dev = device_of_rank(c.s("train.device"), world);
-  world.use_device(dev);  // CUDA: NCCL for the gradients and SyncBN
+  const Device dev = start_on_ranks("pretrain", c, work, world);
   manual_seed(uint64_t(c.i("train.seed")));
   if (!lead) agree_or_exit("pretrain", "");  // rank 0 writes missing generated datasets first
 

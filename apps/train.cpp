@@ -149,18 +149,9 @@ int train_main(int argc, char** argv) {
   if (c.s("data.root").empty() && c.s("data.dataset") == "generated") c.set("data.root=" + (fs::path(work) / "data").string());
   MDP_CHECK(c.s("train.precision") == "fp32" || c.s("train.precision") == "bf16", "config: train.precision '{}' is not fp32 or bf16",
             c.s("train.precision"));
-  MDP_CHECK(c.s("model.norm") == "bn" || c.s("model.norm") == "syncbn", "config: model.norm '{}' is not bn or syncbn",
-            c.s("model.norm"));
   const bool bf16 = c.s("train.precision") == "bf16";
-  agree_or_exit("train", "");  // every rank has looked at the work dir before rank 0 writes to it
-  if (lead) {
-    prepare_work_dir(work);
-    write_text_atomically((fs::path(work) / "config.yaml").string(), c.yaml());
-  }
-  set_num_threads(int(c.i("train.threads")));
-  Device dev = device_of_rank(c.s("train.device"), world);
+  const Device dev = start_on_ranks("train", c, work, world);
   manual_seed(uint64_t(c.i("train.seed")));
-  world.use_device(dev);  // CUDA: NCCL for the gradients and SyncBN
 
   if (c.s("data.dataset") == "generated" && !lead) agree_or_exit("train", "");  // rank 0 writes a missing one first
   auto train_ds = open_split(c, c.s("data.train_split"), true);
