@@ -63,7 +63,7 @@ std::vector<Key> model_keys() {
       {"model.aux_head", Type::Bool, "false", "FCN auxiliary head on layer3"},
       {"model.pretrained", Type::String, "", "backbone weights (safetensors) to start from"},
       {"model.norm", Type::String, "bn", "bn | syncbn (batch statistics over all ranks of a distributed run)"},
-      {"model.dropout", Type::Float, "0.1", "dropout before the classifier (MMSeg's dropout_ratio; 0: none)"},
+      {"model.dropout", Type::Float, "-1", "dropout probability of the heads (-1: the architecture's, MMSeg 0.1, torchvision 0.5; 0: none)"},
   };
 }
 
@@ -285,7 +285,9 @@ bool setup_run(const char* command, const char* summary, const char* default_wor
   const bool print_only = p.has("--print-config");  // nothing is checked or written but the config itself
   if (p.has("--move-aside") && run.resume)
     throw cli::UsageError(fmt::format("mdp {}: --move-aside starts afresh and --resume continues: give one", command));
-  if (!run.resume && !print_only) refuse_earlier_run(command, run.work, p.has("--move-aside"));
+  // Rank 0 alone looks for an earlier run (and moves it aside): the others meet its verdict at the first
+  // agreement point (start_on_ranks).
+  if (!run.resume && !print_only && nn::world().rank() == 0) refuse_earlier_run(command, run.work, p.has("--move-aside"));
   std::map<std::string, std::string> saved;
   if (run.resume) {
     std::string state = (fs::path(run.work) / "latest.state.safetensors").string();
@@ -392,13 +394,20 @@ Device start_on_ranks(const char* command, const Config& c, const std::string& w
   MDP_CHECK(c.s("model.norm") == "bn" || c.s("model.norm") == "syncbn", "config: model.norm '{}' is not bn or syncbn",
             c.s("model.norm"));
   agree_or_exit(command, "");  // every rank has looked at the work dir before rank 0 writes to it
+  std::string error;  // what stops this rank, agreed on before any NCCL collective
   if (world.rank() == 0) {
-    prepare_work_dir(work);
-    write_text_atomically((fs::path(work) / "config.yaml").string(), c.yaml());
+    try {
+      prepare_work_dir(work);
+      write_text_atomically((fs::path(work) / "config.yaml").string(), c.yaml());
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
   }
   set_num_threads(int(c.i("train.threads")));
   const std::string device = c.s("train.device");
   Device dev = device == "cuda" && world.size() > 1 ? Device::cuda(nn::local_rank()) : Device::parse(device);
+  if (error.empty() && world.size() > 1) error = nn::why_no_collectives_on(dev);
+  agree_or_exit(command, error);
   world.use_device(dev);  // CUDA: NCCL for the gradients and SyncBN
   return dev;
 }

@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mdp: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
     return 2;
   } catch (const mdp::cli::UsageError& e) {
+    mdp::nn::shutdown_distributed();  // the same usage error on every rank
     std::fflush(stdout);
     std::fprintf(stderr, "mdp %s: error: %s\n", cmd.c_str(), without_prefix(e.what(), cmd).c_str());
     return 2;

@@ -147,8 +147,10 @@ int pretrain_main(int argc, char** argv) {
   nn::ProcessGroup& world = join_world();  // one process, or a rank of `mpirun -np N mdp pretrain`
   const bool lead = world.rank() == 0;     // rank 0 prints, logs and writes the work dir
   if (!setup_run("pretrain", "Multi-Dataset Pretraining: pixel-to-prototype contrast over concatenated label spaces.",
-                 "work_dirs/pretrain", argc, argv, c, run))
+                 "work_dirs/pretrain", argc, argv, c, run)) {
+    nn::shutdown_distributed();  // only help or the config was printed
     return 0;
+  }
   const std::string work = run.work;
   const bool resume = run.resume;
   const nn::RunState& resumed = run.resumed;
@@ -301,6 +303,10 @@ int pretrain_main(int argc, char** argv) {
   std::unique_ptr<data::Loader> loader = loader_for(stage);
   nn::LrSchedule schedule = schedule_for(stage);
   if (resume) {
+    MDP_CHECK(resumed.world_size == world.size(), "mdp pretrain --resume: the checkpoint was written by {} rank(s); resume it "
+              "with as many (mpirun -np {}) to continue exactly", resumed.world_size, resumed.world_size);
+    MDP_CHECK(!is_mdp || !resumed.key_weights.empty(), "mdp pretrain --resume: the checkpoint in '{}' names no key encoder "
+              "weights (key_weights)", work);
     step.load_state(resumed);  // checks the method first
     nn::load_weights(net, (fs::path(work) / resumed.weights).string());
     if (step.key()) nn::load_weights(*step.key(), (fs::path(work) / resumed.key_weights).string());
@@ -370,6 +376,7 @@ int pretrain_main(int argc, char** argv) {
     s.data = {loader->position().epoch, loader->position().index, stage.index};
     s.optimizer = opt->state();
     s.rng["default"] = default_generator().state();
+    s.world_size = world.size();
     nn::save_run_state((fs::path(work) / "latest.state.safetensors").string(), s);
   };
   for (int64_t it = start + 1; it <= iters; ++it) {

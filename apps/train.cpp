@@ -116,6 +116,7 @@ EvaluateOptions evaluate_options_of(const Config& c, Device device, int workers)
 struct Checkpointer {
   std::string dir;
   std::map<std::string, std::string> model;  // model_metadata(): the weights file names its model
+  int world_size = 1;                         // ranks of the run (a resume must have as many)
   // Weights first (their own file), then the state that names them: the state is written last and
   // atomically, so latest.state.safetensors always points at complete weights.
   void save(int64_t iter, const nn::Module& model, const nn::Optimizer& opt, const data::LoaderPosition& pos,
@@ -132,6 +133,7 @@ struct Checkpointer {
     s.data = {pos.epoch, pos.index, 0};
     s.optimizer = opt.state();
     s.rng["default"] = default_generator().state();
+    s.world_size = world_size;
     nn::save_run_state((fs::path(dir) / "latest.state.safetensors").string(), s);
   }
 };
@@ -142,7 +144,10 @@ int train_main(int argc, char** argv) {
   RunSetup run;
   nn::ProcessGroup& world = join_world();  // one process, or a rank of `mpirun -np N mdp train`
   const bool lead = world.rank() == 0;     // rank 0 prints, logs, evaluates and writes the work dir
-  if (!setup_run("train", "Supervised DeepLabV3 training on one dataset, as MMSegmentation's tools/train.py.", "work_dirs/train", argc, argv, c, run)) return 0;
+  if (!setup_run("train", "Supervised DeepLabV3 training on one dataset, as MMSegmentation's tools/train.py.", "work_dirs/train", argc, argv, c, run)) {
+    nn::shutdown_distributed();  // only help or the config was printed
+    return 0;
+  }
   const std::string work = run.work;
   const bool resume = run.resume;
   const nn::RunState& resumed = run.resumed;
@@ -159,7 +164,7 @@ int train_main(int argc, char** argv) {
   auto val_ds = open_split(c, c.s("data.val_split"));
   int K = train_ds->num_classes();
   nn::DeepLabV3 model(seg_model_config(c, K));
-  nn::set_dropout(model, c.f("model.dropout"));
+  if (c.f("model.dropout") >= 0) nn::set_dropout(model, c.f("model.dropout"));
   if (c.s("model.norm") == "syncbn") nn::convert_sync_batchnorm(model);
   if (!c.s("model.pretrained").empty() && !resume) load_pretrained_backbone(model, c.s("model.pretrained"));
   model.to(dev);
@@ -208,6 +213,9 @@ int train_main(int argc, char** argv) {
 
   int64_t start = 0;
   if (resume) {
+    MDP_CHECK(resumed.world_size == world.size(), "mdp train --resume: the checkpoint was written by {} rank(s) (global batch {} "
+              "x {}); resume it with as many (mpirun -np {}) to continue exactly", resumed.world_size, resumed.world_size,
+              lo.batch_size, resumed.world_size);
     nn::load_weights(model, (fs::path(work) / resumed.weights).string());
     opt->load_state(resumed.optimizer);
     default_generator().set_state(resumed.rng.at("default"));
@@ -248,7 +256,7 @@ int train_main(int argc, char** argv) {
 
   std::string log = (fs::path(work) / "log.jsonl").string();
   if (resume && lead) trim_log(log, start);  // what was logged after the checkpoint runs again
-  Checkpointer ckpt{work, model_metadata(c, K)};
+  Checkpointer ckpt{work, model_metadata(c, K), world.size()};
   install_stop_signals();
   Progress progress(c.i("train.iters"), start, c.i("train.log_interval"));
   int64_t iters = c.i("train.iters"), accumulate = c.i("train.accumulate");

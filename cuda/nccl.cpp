@@ -103,8 +103,8 @@ const CudaCollectives* nccl_collectives() {
         return std::string(reinterpret_cast<const char*>(&id), sizeof(id));
       },
       [](const std::string& unique_id, int rank, int size, int device) -> void* {
-        MDP_CHECK(unique_id.size() == sizeof(ncclUniqueId), "NCCL: a unique id has {} bytes, not {}", sizeof(ncclUniqueId),
-                  unique_id.size());
+        MDP_CHECK(unique_id.size() == sizeof(ncclUniqueId), "NCCL: a unique id has {} bytes, not {}", unique_id.size(),
+                  sizeof(ncclUniqueId));
         ncclUniqueId id;
         std::memcpy(&id, unique_id.data(), sizeof(id));
         context(device);  // the device is set up (and current) before NCCL binds to it

@@ -122,6 +122,8 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, PipelineOptions pipeline,
   MDP_CHECK(o.world_size >= 1 && o.rank >= 0 && o.rank < o.world_size, "Loader: rank {} of world size {} is not a rank",
             o.rank, o.world_size);
   MDP_CHECK(o.world_size == 1 || o.drop_last, "Loader: sharding across {} ranks needs drop_last", o.world_size);
+  MDP_CHECK(o.world_size == 1 || !o.skip_bad, "Loader: skip_bad would let the {} ranks' batches drift apart; it needs one rank",
+            o.world_size);
   MDP_CHECK(o.num_workers >= 0, "Loader: num_workers {} must be >= 0", o.num_workers);
   MDP_CHECK(o.prefetch_batches >= 0, "Loader: prefetch_batches {} must be >= 0", o.prefetch_batches);
   if (o.prefetch_batches == 0) o.prefetch_batches = 2 * std::max(1, o.num_workers);

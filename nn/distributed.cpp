@@ -85,7 +85,8 @@ class MpiWorld final : public ProcessGroup {
     if (t.device().is_cuda()) return ops::to(all_gather(ops::to(t, Device::cpu())), t.device());  // small: via MPI
     check_cpu_contiguous(t, "all_gather");
     MDP_CHECK(t.dim() >= 1, "all_gather: the tensor must have a first dimension");
-    const int64_t row = t.numel() / std::max<int64_t>(t.size(0), 1);
+    int64_t row = 1;  // values per row: from the shape, so a rank with no rows agrees
+    for (int64_t d = 1; d < t.dim(); ++d) row *= t.size(d);
     int64_t rows = t.size(0);
     std::vector<int64_t> all_rows(static_cast<size_t>(size_));
     MPI_Allgather(&rows, 1, MPI_INT64_T, all_rows.data(), 1, MPI_INT64_T, MPI_COMM_WORLD);
@@ -137,6 +138,16 @@ bool launched_distributed() {
   for (const char* k : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"})
     if (const char* v = std::getenv(k)) return std::atoi(v) > 1;
   return false;
+}
+
+std::string why_no_collectives_on(Device d) {
+  if (!d.is_cuda()) return "";
+  std::string why;
+  const CudaPlugin* plugin = cuda_plugin(&why);
+  if (!plugin) return fmt::format("distributed: {} needs the CUDA backend: {}", d.str(), why);
+  if (!plugin->nccl) return "distributed: this build has no NCCL (nccl.h was not found when it was built)";
+  if (!plugin->nccl->available(&why)) return "distributed: " + why;
+  return "";
 }
 
 int local_rank() {

@@ -47,6 +47,9 @@ ProcessGroup& world();  // init_distributed() must have run; a world of one othe
 void shutdown_distributed();
 // True when this process was started by an MPI launcher (mpirun / mpiexec) with more than one rank.
 bool launched_distributed();
+// Why collectives cannot run on `device` in this process ("" when they can): for a CUDA device, a missing
+// CUDA backend or NCCL. Asks no other rank (so the ranks can agree on it before any NCCL call).
+std::string why_no_collectives_on(Device device);
 // This rank's index among the ranks on its machine (OpenMPI's OMPI_COMM_WORLD_LOCAL_RANK; 0 otherwise).
 int local_rank();
 

@@ -164,8 +164,9 @@ void AdamW::load_state(const NamedTensors& s) {
     }
   // State saved by mdp before 2026-12-07 has no step count; it resumes as it always did (from step 0).
   if (const Tensor* t = find(s, "adamw.step")) {
+    MDP_CHECK(t->numel() == 1, "optimizer state 'adamw.step' must be one count, got {} values", t->numel());
     const double n = t->item();
-    MDP_CHECK(t->numel() == 1 && n >= 0 && n == std::floor(n), "optimizer state 'adamw.step' must be one count >= 0, got {}", n);
+    MDP_CHECK(n >= 0 && n == std::floor(n), "optimizer state 'adamw.step' must be a count >= 0, got {}", n);
     steps_ = int64_t(n);
   }
 }

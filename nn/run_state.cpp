@@ -83,7 +83,8 @@ void save_run_state(const std::string& path, const RunState& s) {
                 {"config", s.config},
                 {"data.epoch", std::to_string(s.data.epoch)},
                 {"data.index", std::to_string(s.data.index)},
-                {"data.stage", std::to_string(s.data.stage)}};
+                {"data.stage", std::to_string(s.data.stage)},
+                {"world_size", std::to_string(s.world_size)}};
   for (auto& [name, g] : s.rng) f.metadata["rng." + name] = rng_text(g);
   save_tensor_file(path, f);
 }
@@ -105,6 +106,8 @@ RunState load_run_state(const std::string& path) {
   s.data.index = m.count("data.index");
   s.data.stage = m.has("data.stage") ? m.count("data.stage") : 0;
   s.key_weights = m.text_or("key_weights", "");
+  s.world_size = m.has("world_size") ? m.count("world_size") : 1;
+  MDP_CHECK(s.world_size >= 1, "run state '{}': world_size 0 is not a number of ranks", path);
   s.method = m.text_or("method", "");
   for (auto& [n, t] : f.tensors) {
     if (n.rfind("optimizer.", 0) == 0) s.optimizer.emplace_back(n.substr(10), t);

@@ -35,6 +35,7 @@ struct RunState {
   NamedTensors optimizer;   // Optimizer::state()
   NamedTensors bank;        // PrototypeBank::state(), names "bank.*" (MDP; empty otherwise)
   std::map<std::string, Generator::State> rng;  // "default" (the training generator), and any the run adds
+  int64_t world_size = 1;   // ranks of a distributed run (train.batch is per rank)
 };
 
 void save_run_state(const std::string& path, const RunState& s);

@@ -58,6 +58,16 @@ BOOST_AUTO_TEST_CASE(two_ranks_reproduce_one_rank_at_twice_the_batch_and_resume_
   Run rest = sh(kMpirun + "{mdp} train --resume --work-dir " + root + "/stop");
   BOOST_TEST_REQUIRE(rest.rc == 0, rest.out);
   BOOST_TEST((losses(root + "/stop/log.jsonl") == b), read_file(root + "/stop/log.jsonl"));
+
+  // A resume with another number of ranks is refused, naming how many; --move-aside works under mpirun
+  // (rank 0 alone moves the earlier run).
+  Run other = sh("{mdp} train --resume --work-dir " + root + "/two --set train.iters=6");
+  BOOST_TEST(other.rc == 1, other.out);
+  BOOST_TEST(contains(other.out, "the checkpoint was written by 2 rank(s)"), other.out);
+  Run again = sh(kMpirun + "{mdp} train" + tiny(root + "/two", data) + iters + " --set train.batch=2 --move-aside");
+  BOOST_TEST(again.rc == 0, again.out);
+  BOOST_TEST(fs::exists(root + "/two.prev-1/log.jsonl"));
+  BOOST_TEST(!fs::exists(root + "/two.prev-2"));
   fs::remove_all(root);
 }
 

@@ -342,10 +342,12 @@ BOOST_AUTO_TEST_CASE(run_state_round_trip) {
   s.optimizer = sgd.state();
   s.bank = {{"bank.prototypes", ops::ones({2, 4})}};
   s.rng = {{"default", g.state()}, {"mix", mix.state()}};
+  s.world_size = 2;
   save_run_state(path, s);
   RunState t = load_run_state(path);
   BOOST_TEST(t.command == "pretrain");
   BOOST_TEST(t.step == 42);
+  BOOST_TEST(t.world_size == 2);
   BOOST_TEST(t.weights == s.weights);
   BOOST_TEST(t.key_weights == s.key_weights);
   BOOST_TEST(t.method == "mdp");
