@@ -407,6 +407,7 @@ Device start_on_ranks(const char* command, const Config& c, const std::string& w
   const std::string device = c.s("train.device");
   Device dev = device == "cuda" && world.size() > 1 ? Device::cuda(nn::local_rank()) : Device::parse(device);
   if (error.empty() && world.size() > 1) error = nn::why_no_collectives_on(dev);
+  if (!error.empty() && world.size() == 1) throw Error(error);  // one process: the error as it is
   agree_or_exit(command, error);
   world.use_device(dev);  // CUDA: NCCL for the gradients and SyncBN
   return dev;
