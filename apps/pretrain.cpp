@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <filesystem>
 
 #include "apps/cli.h"

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <tuple>
 
 #include "../autograd/autocast.h"
 #include "../autograd/engine.h"
