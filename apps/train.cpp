@@ -262,8 +262,9 @@ int train_main(int argc, char** argv) {
   int64_t iters = c.i("train.iters"), accumulate = c.i("train.accumulate");
   int64_t eval_every = c.i("train.eval_interval"), ckpt_every = c.i("train.checkpoint_interval");
   data::Batch batch;
-  double sync_seconds = 0;  // in the gradient all-reduces
-  int64_t sync_bytes = 0, sync_buckets = 0;
+  nn::GradientReducer reducer(model, world);  // DDP's buckets and hooks
+  double sync_seconds = 0;  // waiting for the gradient all-reduces after backward
+  int64_t sync_bytes = 0, sync_buckets = 0, sync_overlapped = 0;
   for (int64_t it = start + 1; it <= iters; ++it) {
     double lr = schedule.at(it - 1);
     opt->set_lr(lr);
@@ -286,14 +287,16 @@ int train_main(int argc, char** argv) {
       if (out.aux.defined()) loss = add(loss, mul(cross_entropy(out.aux, y, Tensor(), batch.ignore_index), c.f("train.aux_weight")));
       double lv = loss.item();
       MDP_CHECK(std::isfinite(lv), "mdp train: the loss became {} at iteration {} (lower train.lr?)", lv, it);
+      if (micro == accumulate - 1) reducer.prepare_for_backward();  // the all-reduces overlap the last backward
       backward(accumulate > 1 ? mul(loss, 1.0 / double(accumulate)) : loss);
       loss_sum += lv;
       images += batch.size();
     }
-    nn::GradientSyncStats sync = nn::average_gradients(model, world);  // the mean over ranks (nothing with one)
-    sync_seconds += sync.seconds;
+    nn::GradientSyncStats sync = reducer.finish();  // every gradient the mean over the ranks (nothing with one)
+    sync_seconds += sync.wait_seconds;
     sync_bytes = sync.bytes;
     sync_buckets = sync.buckets;
+    sync_overlapped = sync.started_during_backward;
     if (c.f("train.grad_clip") > 0) nn::clip_grad_norm(model.parameters(), c.f("train.grad_clip"));
     opt->step();
     if (it == start + 1)
@@ -335,8 +338,9 @@ int train_main(int argc, char** argv) {
   }
   progress.finish();
   if (world.size() > 1 && iters > start)
-    std::printf("distributed: gradient all-reduce %.2f ms per iteration (%ld buckets, %.1f MiB), on rank 0\n",
-                1e3 * sync_seconds / double(iters - start), long(sync_buckets), double(sync_bytes) / (1 << 20));
+    std::printf("distributed: gradient all-reduce %.2f ms per iteration waited for after backward (%ld buckets, %ld of them "
+                "started during backward, %.1f MiB), on rank 0\n", 1e3 * sync_seconds / double(iters - start),
+                long(sync_buckets), long(sync_overlapped), double(sync_bytes) / (1 << 20));
   world.barrier();
   nn::shutdown_distributed();
   if (!lead) return 0;

@@ -68,7 +68,7 @@ void backward(const Tensor& root, const Tensor& grad) {
       grads_out = n->apply(grads_in);
     }
     n->release();
-    n->released = true;
+    n->released = n->released_after_backward();
     for (size_t i = 0; i < n->next.size(); ++i) {
       const Edge& e = n->next[i];
       if (!e.fn) continue;

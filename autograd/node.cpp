@@ -1,6 +1,8 @@
 // node.cpp: grad mode, recording ops into the graph, detach, leaf accumulation.
 #include "autograd/node.h"
 
+#include <atomic>
+
 #include "tensor/error.h"
 #include "tensor/ops.h"
 
@@ -12,7 +14,12 @@ Edge edge_for(const Tensor& t) {
   if (!t.defined() || !t.requires_grad()) return {};
   AutogradMeta& m = t.autograd_meta();
   if (m.grad_fn) return {m.grad_fn, m.output_nr};
-  return {std::make_shared<AccumulateGrad>(t), 0};
+  std::shared_ptr<Node> acc = m.grad_accumulator.lock();
+  if (!acc) {
+    acc = std::make_shared<AccumulateGrad>(t);
+    m.grad_accumulator = acc;
+  }
+  return {acc, 0};
 }
 }  // namespace
 
@@ -59,7 +66,40 @@ TensorList AccumulateGrad::apply(const TensorList& g) {
   } else {
     ops::axpby_(grad, 1.0, ops::contiguous(ops::to(g[0], grad.dtype())), 1.0);  // .grad is ours: add in place
   }
+  auto hooks = leaf_.autograd_meta().post_accumulate_grad_hooks;  // a copy: a hook may remove itself
+  for (auto& [id, hook] : hooks) hook(leaf_);
   return {};
+}
+
+HookHandle register_post_accumulate_grad_hook(const Tensor& leaf, std::function<void(const Tensor&)> hook) {
+  MDP_CHECK(leaf.requires_grad() && !leaf.grad_fn(), "register_post_accumulate_grad_hook: the tensor is not a leaf "
+            "that requires grad");
+  static std::atomic<int64_t> next_id{0};
+  const int64_t id = ++next_id;
+  leaf.autograd_meta().post_accumulate_grad_hooks.emplace_back(id, std::move(hook));
+  return HookHandle(leaf.impl_ptr()->autograd, id);
+}
+
+void HookHandle::remove() {
+  if (auto m = meta_.lock()) {
+    auto& hooks = m->post_accumulate_grad_hooks;
+    for (auto it = hooks.begin(); it != hooks.end(); ++it)
+      if (it->first == id_) {
+        hooks.erase(it);
+        break;
+      }
+  }
+  meta_.reset();
+}
+
+HookHandle& HookHandle::operator=(HookHandle&& o) noexcept {
+  if (this != &o) {
+    remove();
+    meta_ = std::move(o.meta_);
+    id_ = o.id_;
+    o.meta_.reset();
+  }
+  return *this;
 }
 
 }  // namespace mdp

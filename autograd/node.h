@@ -26,6 +26,9 @@ struct Node {
   // (undefined where no gradient arrived).
   virtual TensorList apply(const TensorList& grad_outputs) = 0;
   virtual void release() {}  // drop saved tensors once backward has used them
+  // False for the leaves' AccumulateGrad nodes: they save nothing, outlive a backward pass and are shared
+  // by every graph built over the leaf, so they are never marked released.
+  virtual bool released_after_backward() const { return true; }
 
   std::vector<Edge> next;
   std::vector<Shape> output_shapes;  // to make zero gradients for outputs no gradient reached
@@ -47,7 +50,8 @@ struct FunctionNode final : Node {
   BackwardFn fn_;
 };
 
-// Adds the incoming gradient into a leaf's .grad.
+// Adds the incoming gradient into a leaf's .grad, then runs the leaf's post-accumulate-grad hooks. One
+// per leaf and graph (AutogradMeta::grad_accumulator), so the engine sums the uses first.
 struct AccumulateGrad final : Node {
   explicit AccumulateGrad(Tensor leaf) : leaf_(std::move(leaf)) {
     output_shapes = {leaf_.shape()};
@@ -55,6 +59,7 @@ struct AccumulateGrad final : Node {
   }
   const char* name() const override { return "AccumulateGrad"; }
   TensorList apply(const TensorList& g) override;
+  bool released_after_backward() const override { return false; }
 
  private:
   Tensor leaf_;
@@ -74,6 +79,27 @@ struct NoGradGuard {
 bool needs_grad(const TensorList& inputs);
 // Makes the outputs of an op children of a new FunctionNode over inputs (when needs_grad(inputs)).
 void record(const char* name, const TensorList& inputs, const TensorList& outputs, BackwardFn backward);
+
+// As torch.Tensor.register_post_accumulate_grad_hook: hook(leaf) runs each time a backward pass has
+// added into leaf.grad (once per backward, after every use of the leaf), e.g. to start the all-reduce of
+// a gradient while the rest of the backward still runs (nn/data_parallel.h). The hook stays until the
+// handle is removed or destroyed.
+class HookHandle {
+ public:
+  HookHandle() = default;
+  HookHandle(std::weak_ptr<AutogradMeta> meta, int64_t id) : meta_(std::move(meta)), id_(id) {}
+  HookHandle(HookHandle&& o) noexcept : meta_(std::move(o.meta_)), id_(o.id_) { o.meta_.reset(); }
+  HookHandle& operator=(HookHandle&& o) noexcept;
+  HookHandle(const HookHandle&) = delete;
+  HookHandle& operator=(const HookHandle&) = delete;
+  ~HookHandle() { remove(); }
+  void remove();
+
+ private:
+  std::weak_ptr<AutogradMeta> meta_;
+  int64_t id_ = 0;
+};
+HookHandle register_post_accumulate_grad_hook(const Tensor& leaf, std::function<void(const Tensor& leaf)> hook);
 
 // A new leaf sharing t's storage, with no autograd history.
 Tensor detach(const Tensor& t);

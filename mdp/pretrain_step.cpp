@@ -291,8 +291,10 @@ PretrainStepResult PretrainStep::run(const data::Batch& batch, nn::Optimizer& op
     r.sparse *= share;
   }
   optimizer.zero_grad();
+  if (distributed && !reducer_) reducer_ = std::make_unique<nn::GradientReducer>(trained(), *o_.world);  // (a collective)
+  if (distributed) reducer_->prepare_for_backward();
   backward(loss);
-  if (distributed) nn::average_gradients(trained(), *o_.world);
+  if (distributed) reducer_->finish();  // every gradient the mean over the ranks
   optimizer.step();
   if (key_) {
     NoGradGuard ng;

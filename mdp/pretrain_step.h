@@ -24,6 +24,7 @@
 #include "../data/label_space.h"
 #include "../data/loader.h"
 #include "../nn/deeplabv3.h"
+#include "../nn/data_parallel.h"
 #include "../nn/distributed.h"
 #include "../nn/optimizer.h"
 #include "../nn/run_state.h"
@@ -130,6 +131,7 @@ class PretrainStep {
   std::vector<bool> unlabeled_, background_class_;     // per dataset; per class (each dataset's class 0)
   bool any_unlabeled_ = false;
   Generator mix_gen_, sample_gen_;
+  std::unique_ptr<nn::GradientReducer> reducer_;  // distributed: made at the first step, over trained()
   Tensor ignore_;  // () int64 on the device: the label space's ignore value
 };
 

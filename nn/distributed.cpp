@@ -33,6 +33,31 @@ void check_cpu_contiguous(const Tensor& t, const char* op) {
   MDP_CHECK(t.is_contiguous(), "{}: the tensor must be contiguous", op);
 }
 
+struct DoneWork final : Work {
+  bool test() override { return true; }
+  void wait() override {}
+};
+
+class MpiWork final : public Work {
+ public:
+  MpiWork(Tensor t, MPI_Request request) : tensor_(std::move(t)), request_(request) {}
+  ~MpiWork() override {
+    if (request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);  // never free a buffer in flight
+  }
+  bool test() override {
+    int done = 1;
+    if (request_ != MPI_REQUEST_NULL) MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
+    return done != 0;
+  }
+  void wait() override {
+    if (request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);
+  }
+
+ private:
+  Tensor tensor_;  // keeps the buffer alive while MPI writes into it
+  MPI_Request request_;
+};
+
 class SingleProcess final : public ProcessGroup {
  public:
   int rank() const override { return 0; }
@@ -43,23 +68,40 @@ class SingleProcess final : public ProcessGroup {
   Tensor all_gather(const Tensor& t) override { return t; }
   void barrier() override {}
   void use_device(Device) override {}
+  std::unique_ptr<ProcessGroup> duplicate() override { return std::make_unique<SingleProcess>(); }
   [[noreturn]] void abort(int code) override { std::exit(code); }
 };
 
-class MpiWorld final : public ProcessGroup {
+// The ranks of an MPI communicator: MPI_COMM_WORLD for the world, a duplicate of it for duplicate().
+class MpiGroup final : public ProcessGroup {
  public:
-  MpiWorld() {
+  MpiGroup() {
     int ready = 0;
     MPI_Initialized(&ready);
     if (!ready) MPI_Init(nullptr, nullptr);
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
-    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
+  }
+  explicit MpiGroup(MPI_Comm duplicate) : comm_(duplicate), owns_comm_(true) {
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
+  }
+  ~MpiGroup() override {
+    int done = 0;
+    MPI_Finalized(&done);
+    if (owns_comm_ && !done) MPI_Comm_free(&comm_);
+  }
+  std::unique_ptr<ProcessGroup> duplicate() override {
+    MPI_Comm d = MPI_COMM_NULL;
+    MPI_Comm_dup(comm_, &d);
+    return std::make_unique<MpiGroup>(d);
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   std::string backend() const override { return nccl_ ? "mpi+nccl" : "mpi"; }
   void use_device(Device d) override {
     if (!d.is_cuda() || nccl_) return;
+    MDP_CHECK(!owns_comm_, "distributed: NCCL is set up on the world, not on a duplicate of it");
     std::string why;
     const CudaPlugin* plugin = cuda_plugin(&why);
     MDP_CHECK(plugin, "distributed: {} needs the CUDA backend: {}", d.str(), why);
@@ -67,19 +109,26 @@ class MpiWorld final : public ProcessGroup {
     MDP_CHECK(plugin->nccl->available(&why), "distributed: {}", why);
     std::string id(128, '\0');
     if (rank_ == 0) id = plugin->nccl->unique_id();
-    MPI_Bcast(id.data(), int(id.size()), MPI_BYTE, 0, MPI_COMM_WORLD);
-    comm_ = plugin->nccl->init(id, rank_, size_, d.index);
+    MPI_Bcast(id.data(), int(id.size()), MPI_BYTE, 0, comm_);
+    nccl_comm_ = plugin->nccl->init(id, rank_, size_, d.index);
     nccl_ = plugin->nccl;
   }
   void all_reduce_sum(Tensor& t) override {
-    if (t.device().is_cuda()) return nccl_for(t, "all_reduce_sum")->all_reduce_sum(comm_, t);
+    if (t.device().is_cuda()) return nccl_for(t, "all_reduce_sum")->all_reduce_sum(nccl_comm_, t);
     check_cpu_contiguous(t, "all_reduce_sum");
-    MPI_Allreduce(MPI_IN_PLACE, t.raw_data(), int(t.numel()), mpi_type(t, "all_reduce_sum"), MPI_SUM, MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, t.raw_data(), int(t.numel()), mpi_type(t, "all_reduce_sum"), MPI_SUM, comm_);
+  }
+  std::unique_ptr<Work> all_reduce_sum_async(Tensor& t) override {
+    if (t.device().is_cuda()) return ProcessGroup::all_reduce_sum_async(t);
+    check_cpu_contiguous(t, "all_reduce_sum_async");
+    MPI_Request request = MPI_REQUEST_NULL;
+    MPI_Iallreduce(MPI_IN_PLACE, t.raw_data(), int(t.numel()), mpi_type(t, "all_reduce_sum_async"), MPI_SUM, comm_, &request);
+    return std::make_unique<MpiWork>(t, request);
   }
   void broadcast(Tensor& t, int root) override {
-    if (t.device().is_cuda()) return nccl_for(t, "broadcast")->broadcast(comm_, t, root);
+    if (t.device().is_cuda()) return nccl_for(t, "broadcast")->broadcast(nccl_comm_, t, root);
     check_cpu_contiguous(t, "broadcast");
-    MPI_Bcast(t.raw_data(), int(t.numel()), mpi_type(t, "broadcast"), root, MPI_COMM_WORLD);
+    MPI_Bcast(t.raw_data(), int(t.numel()), mpi_type(t, "broadcast"), root, comm_);
   }
   Tensor all_gather(const Tensor& t) override {
     if (t.device().is_cuda()) return ops::to(all_gather(ops::to(t, Device::cpu())), t.device());  // small: via MPI
@@ -89,7 +138,7 @@ class MpiWorld final : public ProcessGroup {
     for (int64_t d = 1; d < t.dim(); ++d) row *= t.size(d);
     int64_t rows = t.size(0);
     std::vector<int64_t> all_rows(static_cast<size_t>(size_));
-    MPI_Allgather(&rows, 1, MPI_INT64_T, all_rows.data(), 1, MPI_INT64_T, MPI_COMM_WORLD);
+    MPI_Allgather(&rows, 1, MPI_INT64_T, all_rows.data(), 1, MPI_INT64_T, comm_);
     std::vector<int> counts(static_cast<size_t>(size_)), offsets(static_cast<size_t>(size_));
     int64_t total = 0;
     for (int r = 0; r < size_; ++r) {
@@ -101,16 +150,16 @@ class MpiWorld final : public ProcessGroup {
     shape[0] = total;
     Tensor out = ops::empty(shape, t.dtype());
     MPI_Datatype type = mpi_type(t, "all_gather");
-    MPI_Allgatherv(t.raw_data(), int(t.numel()), type, out.raw_data(), counts.data(), offsets.data(), type, MPI_COMM_WORLD);
+    MPI_Allgatherv(t.raw_data(), int(t.numel()), type, out.raw_data(), counts.data(), offsets.data(), type, comm_);
     return out;
   }
-  void barrier() override { MPI_Barrier(MPI_COMM_WORLD); }
+  void barrier() override { MPI_Barrier(comm_); }
   [[noreturn]] void abort(int code) override {
-    MPI_Abort(MPI_COMM_WORLD, code);
+    MPI_Abort(comm_, code);
     std::exit(code);
   }
   void finalize() {
-    if (nccl_) nccl_->destroy(comm_);
+    if (nccl_) nccl_->destroy(nccl_comm_);
     nccl_ = nullptr;
     int done = 0;
     MPI_Finalized(&done);
@@ -122,9 +171,11 @@ class MpiWorld final : public ProcessGroup {
     MDP_CHECK(nccl_, "{}: a tensor on {} needs NCCL; the run did not call use_device({})", op, t.device().str(), t.device().str());
     return nccl_;
   }
+  MPI_Comm comm_ = MPI_COMM_WORLD;
+  bool owns_comm_ = false;
   int rank_ = 0, size_ = 1;
   const CudaCollectives* nccl_ = nullptr;
-  void* comm_ = nullptr;
+  void* nccl_comm_ = nullptr;
 };
 
 std::unique_ptr<ProcessGroup>& the_world() {
@@ -132,6 +183,11 @@ std::unique_ptr<ProcessGroup>& the_world() {
   return w;
 }
 }  // namespace
+
+std::unique_ptr<Work> ProcessGroup::all_reduce_sum_async(Tensor& t) {
+  all_reduce_sum(t);
+  return std::make_unique<DoneWork>();
+}
 
 bool launched_distributed() {
   // OpenMPI's launcher sets these (MPICH's hydra sets PMI_SIZE).
@@ -158,7 +214,7 @@ int local_rank() {
 ProcessGroup& init_distributed() {
   auto& w = the_world();
   if (!w) {
-    if (launched_distributed()) w = std::make_unique<MpiWorld>();
+    if (launched_distributed()) w = std::make_unique<MpiGroup>();
     else w = std::make_unique<SingleProcess>();
   }
   return *w;
@@ -168,7 +224,7 @@ ProcessGroup& world() { return init_distributed(); }
 
 void shutdown_distributed() {
   auto& w = the_world();
-  if (auto* mpi = dynamic_cast<MpiWorld*>(w.get())) mpi->finalize();
+  if (auto* mpi = dynamic_cast<MpiGroup*>(w.get())) mpi->finalize();
 }
 
 Tensor all_reduce_sum_differentiable(const Tensor& x) {

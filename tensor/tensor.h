@@ -4,6 +4,7 @@
 // mdp::ops, no graph) and differentiable in autograd/functions.h (namespace mdp, records the graph).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -98,6 +99,11 @@ struct AutogradMeta {
   Tensor grad;
   std::shared_ptr<Node> grad_fn;  // the node that produced this tensor (null for leaves)
   uint32_t output_nr = 0;         // which output of grad_fn this tensor is
+  // Leaves only: the node that adds into .grad, shared by every use of the leaf in a graph (so a
+  // backward adds into .grad once, with the sum of all uses), and the hooks that run right after that
+  // (autograd/node.h: register_post_accumulate_grad_hook).
+  std::weak_ptr<Node> grad_accumulator;
+  std::vector<std::pair<int64_t, std::function<void(const Tensor& leaf)>>> post_accumulate_grad_hooks;
 };
 
 template <class T> struct dtype_of;

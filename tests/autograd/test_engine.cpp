@@ -32,6 +32,25 @@ BOOST_AUTO_TEST_CASE(node_used_twice_and_accumulation) {
   BOOST_TEST(ops::to_vector(x.grad()) == (std::vector<double>{22, -32}));
 }
 
+BOOST_AUTO_TEST_CASE(post_accumulate_grad_hooks_run_once_per_backward_after_every_use) {
+  Tensor x = ops::from_vector({1, -2}, {2});
+  x.set_requires_grad(true);
+  std::vector<std::vector<double>> seen;  // .grad each time the hook ran
+  HookHandle handle = register_post_accumulate_grad_hook(x, [&](const Tensor& leaf) { seen.push_back(ops::to_vector(leaf.grad())); });
+  backward(sum(add(mul(x, 2.0), mul(x, x))));  // x used three times: d/dx = 2 + 2x
+  BOOST_TEST(seen.size() == 1u);
+  BOOST_TEST(seen[0] == (std::vector<double>{4, -2}));
+  Tensor a = sum(x), b = sum(mul(x, 3.0));  // two graphs over the same leaf, backpropagated one by one
+  backward(a);
+  backward(b);
+  BOOST_TEST(seen.size() == 3u);
+  BOOST_TEST(seen[2] == (std::vector<double>{8, 2}));
+  handle.remove();
+  backward(sum(x));
+  BOOST_TEST(seen.size() == 3u);
+  BOOST_TEST(throws_with([&] { register_post_accumulate_grad_hook(mul(x, 1.0), [](const Tensor&) {}); }, {"not a leaf"}));
+}
+
 BOOST_AUTO_TEST_CASE(second_backward_fails) {
   Tensor x = ops::ones({2});
   x.set_requires_grad(true);

@@ -101,14 +101,76 @@ BOOST_AUTO_TEST_CASE(gradients_are_averaged_in_buckets_and_parameters_broadcast)
   Tensor w0 = ops::clone(l.weight);
   g.all_reduce_sum(w0);
   BOOST_TEST(test::close(w0, ops::mul(l.weight, double(W)), 1e-6, 1e-6, "the same weights on every rank"));
-  Tensor x = ops::full({2, 8}, double(r + 1));
-  backward(sum(l(x)));  // d/dbias = 2 on every rank, d/dweight = 2 (r + 1)
-  GradientSyncStats s = average_gradients(l, g, {16});  // 16 bytes: one bucket per tensor, never split
-  if (W > 1) BOOST_TEST(s.buckets == 2);
-  BOOST_TEST(ops::to_vector(l.bias.grad())[0] == 2.0);
-  double mean_weight_grad = 0;
-  for (int q = 0; q < W; ++q) mean_weight_grad += 2.0 * (q + 1) / W;
-  BOOST_TEST(std::fabs(ops::to_vector(l.weight.grad())[5] - mean_weight_grad) < 1e-6);
+  GradientReducer reducer(l, g, {16, 16});  // 16 bytes: one bucket per tensor, never split
+  for (bool armed : {false, true}) {    // all-reduces started in finish(), then from the hooks during backward
+    l.weight.set_grad(Tensor());
+    l.bias.set_grad(Tensor());
+    if (armed) reducer.prepare_for_backward();
+    Tensor x = ops::full({2, 8}, double(r + 1));
+    backward(sum(l(x)));  // d/dbias = 2 on every rank, d/dweight = 2 (r + 1)
+    GradientSyncStats s = reducer.finish();
+    if (W > 1) {
+      BOOST_TEST(s.buckets == 2);
+      BOOST_TEST(s.started_during_backward == (armed ? 2 : 0));
+    }
+    BOOST_TEST(ops::to_vector(l.bias.grad())[0] == 2.0);
+    double mean_weight_grad = 0;
+    for (int q = 0; q < W; ++q) mean_weight_grad += 2.0 * (q + 1) / W;
+    BOOST_TEST(std::fabs(ops::to_vector(l.weight.grad())[5] - mean_weight_grad) < 1e-6);
+  }
+}
+
+// A layer only rank 0 uses counts as a zero gradient on the others; one no rank uses keeps no gradient;
+// every other gradient equals the whole batch's in one process, with SyncBN's all-reduces inside the same
+// backward pass and buckets that start during it on rank 0 only. (That the buckets use a communicator of
+// their own is what keeps this within the MPI standard; OpenMPI would also tolerate a shared one, since its
+// blocking and non-blocking collectives do not match each other, so this test cannot see the difference.)
+BOOST_AUTO_TEST_CASE(unused_parameters_and_graphs_that_differ_between_ranks) {
+  ProcessGroup& g = world();
+  const int W = g.size(), r = g.rank();
+  struct Net : Module {
+    // Registered in this order, so the buckets (reverse order) are sometimes, used, bn, never: on rank 0 the
+    // first four start during backward before SyncBN's backward all-reduce, on the other ranks none does.
+    std::shared_ptr<Linear> never = register_module("never", std::make_shared<Linear>(4, 3));
+    std::shared_ptr<BatchNorm2d> bn = register_module("bn", std::make_shared<BatchNorm2d>(4));
+    std::shared_ptr<Linear> used = register_module("used", std::make_shared<Linear>(4, 3));
+    std::shared_ptr<Linear> sometimes = register_module("sometimes", std::make_shared<Linear>(4, 3));
+    Tensor features(const Tensor& x) { return reshape((*bn)(x), {x.size(0), x.size(1)}); }  // (N, 4)
+    Tensor forward(const Tensor& x) override { return (*used)(features(x)); }
+    const char* type_name() const override { return "Net"; }
+  };
+  // Rank q's batch: two rows of random inputs, the same on every rank (seeded by q).
+  auto batch_of = [](int q) { return test::randn({2, 4, 1, 1}, DType::Float32, uint64_t(20 + q)); };
+  // The reference in one process: the whole batch through ordinary batch norm, rank 0's rows also
+  // through `sometimes`; the gradients of the mean of the ranks' losses.
+  manual_seed(7);
+  Net ref;
+  {
+    std::vector<Tensor> all;
+    for (int q = 0; q < W; ++q) all.push_back(batch_of(q));
+    Tensor h = ref.features(ops::cat(all, 0));  // (2 W, 4)
+    Tensor loss = add(sum((*ref.used)(h)), sum(mul((*ref.sometimes)(narrow(h, 0, 0, 2)), 2.0)));
+    backward(mul(loss, 1.0 / W));
+  }
+  manual_seed(7);
+  Net net;
+  convert_sync_batchnorm(net);
+  broadcast_parameters(net, g);
+  GradientReducer reducer(net, g, {16, 16});
+  reducer.prepare_for_backward();
+  Tensor h = net.features(batch_of(r));
+  Tensor loss = sum((*net.used)(h));
+  if (r == 0) loss = add(loss, sum(mul((*net.sometimes)(h), 2.0)));  // rank 0's graph has more nodes
+  backward(loss);
+  GradientSyncStats s = reducer.finish();
+  if (W > 1) BOOST_TEST(s.started_during_backward == (r == 0 ? 6 : 0));
+  BOOST_TEST(!net.never->weight.grad().defined());
+  BOOST_TEST(!net.never->bias.grad().defined());
+  NamedTensors mine = net.named_parameters(), want = ref.named_parameters();
+  for (size_t i = 0; i < mine.size(); ++i) {
+    if (mine[i].first.rfind("never", 0) == 0) continue;
+    BOOST_TEST(test::close(mine[i].second.grad(), want[i].second.grad(), 1e-5, 1e-4, mine[i].first), mine[i].first);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
