@@ -14,6 +14,7 @@
 #include "data/dataset_wrappers.h"
 #include "data/generated.h"
 #include "data/loader.h"
+#include "mdp/json.h"
 #include "nn/checkpoint.h"
 #include "tensor/error.h"
 #include "tensor/ops.h"
@@ -325,13 +326,27 @@ void report_early_end(const char* command, const AfterIteration& a, int64_t it, 
                 long(it - start));
 }
 
+namespace {
+// The "iter" of one log.jsonl line (-1 for a line without one).
+int64_t iter_of(const Json& line, const std::string& what) {
+  double it = json_number_field(line, "iter", what);
+  return std::isnan(it) ? -1 : int64_t(it);
+}
+}  // namespace
+
 void trim_log(const std::string& path, int64_t last_iter) {
   if (!fs::exists(path)) return;
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   std::string kept;
-  for (std::string line; std::getline(in, line);) {
-    size_t at = line.find("\"iter\": ");
-    if (at == std::string::npos || std::strtoll(line.c_str() + at + 8, nullptr, 10) <= last_iter) kept += line + "\n";
+  int64_t n = 0;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) break;  // a last line without its newline: the rest of an interrupted write
+    const std::string line = text.substr(at, end - at);
+    at = end + 1;
+    ++n;
+    if (!line.empty() && iter_of(parse_json(line, fmt::format("{} line {}", path, n)), path) <= last_iter) kept += line + "\n";
   }
   write_text_atomically(path, kept);
 }
@@ -339,13 +354,17 @@ void trim_log(const std::string& path, int64_t last_iter) {
 LogSeries read_log_series(const std::string& path, const std::string& key) {
   LogSeries s;
   std::ifstream in(path);
-  const std::string iter_key = "\"iter\": ", value_key = "\"" + key + "\": ";
-  for (std::string line; std::getline(in, line);) {
-    size_t i = line.find(iter_key), v = line.find(value_key);
-    if (i == std::string::npos || v == std::string::npos) continue;
-    if (line.compare(v + value_key.size(), 4, "null") == 0) continue;  // undefined at that iteration
-    s.iters.push_back(std::strtod(line.c_str() + i + iter_key.size(), nullptr));
-    s.values.push_back(std::strtod(line.c_str() + v + value_key.size(), nullptr));
+  int64_t n = 0;
+  for (std::string text; std::getline(in, text);) {
+    ++n;
+    if (text.empty()) continue;
+    const std::string what = fmt::format("{} line {}", path, n);
+    Json line = parse_json(text, what);
+    int64_t it = iter_of(line, what);
+    double v = json_number_field(line, key, what);
+    if (it < 0 || std::isnan(v)) continue;  // not logged (or undefined) at that iteration
+    s.iters.push_back(double(it));
+    s.values.push_back(v);
   }
   return s;
 }

@@ -22,6 +22,7 @@
 #include "apps/plot.h"
 #include "apps/pretrain.h"
 #include "apps/train.h"
+#include "mdp/json.h"
 #include "mdp/paired_stats.h"
 #include "tensor/error.h"
 
@@ -77,10 +78,9 @@ std::string run_step(const char* command, int (*fn)(int, char**), const std::str
 }
 
 double read_miou(const std::string& eval_json) {
-  std::string t = read_text(eval_json);
-  size_t at = t.find("\"mIoU\": ");
-  MDP_CHECK(at != std::string::npos && t.compare(at + 8, 4, "null") != 0, "experiment: no mIoU in '{}'", eval_json);
-  return std::strtod(t.c_str() + at + 8, nullptr);
+  double miou = json_number_field(read_json_file(eval_json), "mIoU", eval_json);
+  MDP_CHECK(!std::isnan(miou), "experiment: no mIoU in '{}'", eval_json);
+  return miou;
 }
 
 // The reported mIoU of a finished `mdp train` run in dir: its own final evaluation (the val split), or
@@ -284,22 +284,10 @@ std::string cell(const Summary& s) {
 
 std::string paper_cell(double v) { return std::isnan(v) ? "-" : fmt::format("{:.2f}", v); }
 
-std::string json_escape(const std::string& s) {
-  std::string r;
-  for (char c : s) {
-    if (c == '"' || c == '\\') r += '\\';
-    if (c == '\n') r += "\\n";
-    else if (c != '\r') r += c;
-  }
+Json json_values(const Summary& s) {  // {"seed": value, ...}
+  Json r = Json::object();
+  for (auto& [seed, v] : s.by_seed) r[std::to_string(seed)] = json_number(v, 4);
   return r;
-}
-
-std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{:.4f}", v) : "null"; }
-
-std::string json_values(const Summary& s) {
-  std::string r = "{";
-  for (auto& [seed, v] : s.by_seed) r += fmt::format("{}\"{}\": {}", r.size() > 1 ? ", " : "", seed, json_number(v));
-  return r + "}";
 }
 
 // Pretraining diagnostics read back from a pretraining log: the last values of the prototype cosines and
@@ -322,7 +310,8 @@ PretrainDiagnostics diagnostics_of(const std::string& pretrain_dir) {
 
 // The paired claims on one measure (per downstream domain): a markdown table and the JSON.
 struct ClaimTables {
-  std::string md, json, printed;
+  std::string md, printed;
+  Json json = Json::array();
 };
 ClaimTables claim_tables(const std::vector<std::string>& domains, const std::map<std::string, std::map<std::string, Summary>>& m,
                          const std::string& what) {
@@ -352,11 +341,9 @@ ClaimTables claim_tables(const std::vector<std::string>& domains, const std::map
       std::string c = p.n < 2 ? fmt::format("{:+.2f} (n = 1)", p.mean) : fmt::format("{:+.2f} [{:+.2f}, {:+.2f}]", p.mean, p.lo, p.hi);
       row += fmt::format(" {} **{}** |", c, p.verdict);
       printed += fmt::format("  {}: {} {}", d, c, p.verdict);
-      t.json += fmt::format("{}{{\"measure\": \"{}\", \"better\": \"{}\", \"worse\": \"{}\", \"domain\": \"{}\", \"n\": {}, "
-                            "\"mean\": {}, \"lo\": {}, \"hi\": {}, \"verdict\": \"{}\", \"paper\": \"{}\"}}",
-                            t.json.empty() ? "" : ", ", what, cl.better, cl.worse, d, p.n, json_number(p.mean),
-                            json_number(p.n < 2 ? NAN : p.lo), json_number(p.n < 2 ? NAN : p.hi), p.verdict,
-                            json_escape(cl.paper));
+      t.json.push_back({{"measure", what}, {"better", cl.better}, {"worse", cl.worse}, {"domain", d}, {"n", p.n},
+                        {"mean", json_number(p.mean, 4)}, {"lo", json_number(p.n < 2 ? NAN : p.lo, 4)},
+                        {"hi", json_number(p.n < 2 ? NAN : p.hi, 4)}, {"verdict", p.verdict}, {"paper", cl.paper}});
     }
     t.md += row + "\n";
     t.printed += fmt::format("  {} vs {}:{}\n", cl.better, cl.worse, printed);
@@ -490,41 +477,38 @@ int experiment_main(int argc, char** argv) {
   for (auto& d : doms) printed += fmt::format(" {:>15}", d);
   for (auto& d : doms) printed += fmt::format(" {:>15}", "probe " + d);
   printed += "   paper\n";
-  std::string json = "{\"experiment\": \"paper-ablations\", \"quick\": " + std::string(quick ? "true" : "false") +
-                     fmt::format(", \"seeds\": {}, \"first_seed\": {}, \"split\": \"{}\", \"pretrain_iters\": {}, "
-                                 "\"finetune_iters\": {}, \"probe_iters\": {}, \"minutes\": {:.1f}, \"arms\": [",
-                                 seeds, first_seed, split, sc.pretrain_iters, sc.finetune_iters, sc.probe_iters, minutes);
+  Json json = {{"experiment", "paper-ablations"}, {"quick", quick}, {"seeds", seeds}, {"first_seed", first_seed}, {"split", split},
+               {"pretrain_iters", sc.pretrain_iters}, {"finetune_iters", sc.finetune_iters}, {"probe_iters", sc.probe_iters},
+               {"minutes", json_number(minutes, 1)}, {"arms", Json::array()}};
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
     md += fmt::format("| {} | {} |", r.arm.label, r.pretraining);
     printed += fmt::format("{:<40}", r.arm.label);
-    std::string jf, jp;
+    Json jf = Json::object(), jp = Json::object(), jd = Json::object();
     for (auto& d : doms) {
       const Summary& s = finetune[r.arm.name][d];
       md += " " + cell(s) + " |";
       printed += fmt::format(" {:>15}", cell(s));
-      jf += fmt::format("{}\"{}\": {}", jf.empty() ? "" : ", ", d, json_values(s));
+      jf[d] = json_values(s);
     }
     for (auto& d : doms) {
       const Summary& s = probe[r.arm.name][d];
       md += " " + cell(s) + " |";
       printed += fmt::format(" {:>15}", cell(s));
-      jp += fmt::format("{}\"{}\": {}", jp.empty() ? "" : ", ", d, json_values(s));
+      jp[d] = json_values(s);
     }
     md += fmt::format(" {} | {} |\n", paper_cell(r.paper), r.paper_setting);
     printed += fmt::format("   {}\n", paper_cell(r.paper));
-    std::string jd;
     for (auto& [seed, d] : diag[r.arm.name])
-      jd += fmt::format("{}\"{}\": {{\"cos_within\": {}, \"cos_across\": {}, \"filled\": {}}}", jd.empty() ? "" : ", ", seed,
-                        json_number(d.cos_within), json_number(d.cos_across), json_number(d.filled));
-    json += fmt::format("{}{{\"arm\": \"{}\", \"label\": \"{}\", \"finetune\": {{{}}}, \"probe\": {{{}}}, \"pretrain\": {{{}}}, "
-                        "\"paper\": {}}}",
-                        i ? ", " : "", r.arm.name, json_escape(r.arm.label), jf, jp, jd, json_number(r.paper));
+      jd[std::to_string(seed)] = {{"cos_within", json_number(d.cos_within, 4)}, {"cos_across", json_number(d.cos_across, 4)},
+                                  {"filled", json_number(d.filled, 4)}};
+    json["arms"].push_back({{"arm", r.arm.name}, {"label", r.arm.label}, {"finetune", jf}, {"probe", jp}, {"pretrain", jd},
+                            {"paper", json_number(r.paper, 4)}});
   }
   ClaimTables cf = claim_tables(doms, finetune, "finetune"), cp = claim_tables(doms, probe, "probe");
-  json += "], \"claims\": [" + cf.json + (cf.json.empty() || cp.json.empty() ? "" : ", ") + cp.json + "], \"failed\": [";
-  for (size_t i = 0; i < failures.size(); ++i) json += fmt::format("{}\"{}\"", i ? ", " : "", json_escape(failures[i]));
-  json += "]}\n";
+  json["claims"] = cf.json;
+  for (const Json& c : cp.json) json["claims"].push_back(c);
+  json["failed"] = failures;
 
   // Diagnostics of the pretraining runs that keep prototypes; collapsed prototypes are a finding.
   std::string dmd = "| arm | seeds | cosine within datasets | cosine across | filled prototypes |\n|---|---|---|---|---|\n", findings;
@@ -554,7 +538,7 @@ int experiment_main(int argc, char** argv) {
                                     quick ? " --quick" : "", p.has("--seeds") ? " --seeds " + p.str("--seeds") : "",
                                     p.has("--arms") ? " --arms " + p.str("--arms") : "", first_seed, sc.pretrain_iters,
                                     sc.finetune_iters, sc.probe_iters, sc.threads);
-  write_text_atomically((fs::path(work) / "results.json").string(), json);
+  write_text_atomically((fs::path(work) / "results.json").string(), json_text(json) + "\n");
   write_text_atomically(
       (fs::path(work) / "results.md").string(),
       md + "\nPretraining data: A = world_a (VOC analogue), B = world_b (ADE20K analogue), I = world_i (ImageNet analogue, "

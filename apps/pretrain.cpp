@@ -18,6 +18,7 @@
 #include "apps/common.h"
 #include "apps/plot.h"
 #include "apps/progress.h"
+#include "mdp/json.h"
 #include "data/dataset_wrappers.h"
 #include "data/label_space.h"
 #include "data/loader.h"
@@ -401,31 +402,34 @@ int pretrain_main(int argc, char** argv) {
       const double W = world.size();
       r.loss = v[0] / W, r.proto = v[1] / W, r.sparse = v[2] / W, images = int64_t(v[3]);
     }
-    std::string detail, json;
-    if (is_mdp) {
-      detail = fmt::format("proto {:.3f} sc {:.3f} filled {}", r.proto, r.sparse, r.filled);
-      json = fmt::format("\"proto\": {:.6f}, \"sparse\": {:.6f}, \"pixels\": {}", r.proto, r.sparse, r.pixels);
-    } else if (kind == PretrainMethod::PixelContrast) {
-      detail = fmt::format("contrast {:.3f} anchors {}", r.loss, r.anchors);
-      json = fmt::format("\"contrast\": {:.6f}, \"anchors\": {}", r.loss, r.anchors);
-    } else {
-      json = fmt::format("\"ce\": {:.6f}", r.loss);
-    }
     const double lv = r.loss;
     MDP_CHECK(std::isfinite(lv), "mdp pretrain: the loss became {} at iteration {} (lower train.lr?)", lv, it);
+    Json line = {{"iter", it}, {"loss", lv}, {"lr", lr}};
+    std::string detail;
+    if (is_mdp) {
+      detail = fmt::format("proto {:.3f} sc {:.3f} filled {}", r.proto, r.sparse, r.filled);
+      line["proto"] = json_number(r.proto, 6);
+      line["sparse"] = json_number(r.sparse, 6);
+      line["pixels"] = r.pixels;
+    } else if (kind == PretrainMethod::PixelContrast) {
+      detail = fmt::format("contrast {:.3f} anchors {}", r.loss, r.anchors);
+      line["contrast"] = json_number(r.loss, 6);
+      line["anchors"] = r.anchors;
+    } else {
+      line["ce"] = json_number(r.loss, 6);
+    }
     if (any_unlabeled) {
       detail += fmt::format(" pseudo {}", r.pseudo_pixels);
-      json += fmt::format(", \"pseudo_pixels\": {}", r.pseudo_pixels);
+      line["pseudo_pixels"] = r.pseudo_pixels;
     }
     progress.update(it, lv, lr, images, detail);
-    std::string line = fmt::format("{{\"iter\": {}, \"loss\": {:.9g}, \"lr\": {:.6e}, {}", it, lv, lr, json);
     if (is_mdp) {
       auto [within, across] = prototype_cosines(step.bank(), *ls);
-      auto number = [](double v) { return std::isfinite(v) ? fmt::format("{:.4f}", v) : std::string("null"); };  // JSON has no NaN
-      line += fmt::format(", \"filled\": {}, \"cos_within\": {}, \"cos_across\": {}", r.filled, number(within),
-                          number(across));
+      line["filled"] = r.filled;
+      line["cos_within"] = json_number(within, 4);
+      line["cos_across"] = json_number(across, 4);
     }
-    if (lead) append_line(log, line + "}");
+    if (lead) append_line(log, json_text(line));
     AfterIteration next = after_iteration(run, start, it, iters, ckpt_every, stop_signal_of_all(world));
     if (next.checkpoint) save(it);
     if (next.exit_code >= 0) {

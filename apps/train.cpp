@@ -12,6 +12,7 @@
 #include "apps/plot.h"
 #include "apps/progress.h"
 #include "autograd/autocast.h"
+#include "mdp/json.h"
 #include "data/loader.h"
 #include "nn/checkpoint.h"
 #include "nn/data_parallel.h"
@@ -311,15 +312,15 @@ int train_main(int argc, char** argv) {
       images = int64_t(v[1]);
     }
     progress.update(it, loss, lr, images);
-    if (lead) append_line(log, fmt::format("{{\"iter\": {}, \"loss\": {:.9g}, \"lr\": {:.6e}}}", it, loss, lr));
+    if (lead) append_line(log, json_text(Json{{"iter", it}, {"loss", loss}, {"lr", lr}}));
     bool last = it == iters;
     if (lead && ((eval_every > 0 && it % eval_every == 0) || last)) {  // the others wait at the next all-reduce
       SegMetrics m = evaluate(model, val_ds, test_pipeline_of(c), evaluate_options_of(c, dev, lo.num_workers));
       SegScores s = m.scores();
       progress.message(fmt::format("iter {}: mIoU {:.2f} aAcc {:.2f} mAcc {:.2f} on {} ({})", it, 100 * s.miou, 100 * s.aacc,
                                    100 * s.macc, val_ds->name(), c.s("data.val_split")));
-      append_line(log, fmt::format("{{\"iter\": {}, \"mIoU\": {:.4f}, \"aAcc\": {:.4f}, \"mAcc\": {:.4f}}}", it, 100 * s.miou,
-                                   100 * s.aacc, 100 * s.macc));
+      append_line(log, json_text(Json{{"iter", it}, {"mIoU", json_number(100 * s.miou, 4)}, {"aAcc", json_number(100 * s.aacc, 4)},
+                                      {"mAcc", json_number(100 * s.macc, 4)}}));
       if (last) {
         progress.finish();
         std::fputs(m.table(val_ds->class_names()).c_str(), stdout);

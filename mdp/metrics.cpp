@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "mdp/json.h"
 #include "tensor/error.h"
 #include "tensor/ops.h"
 
@@ -48,15 +49,6 @@ SegScores SegMetrics::scores() const {
 
 namespace {
 std::string pct(double v) { return std::isnan(v) ? "nan" : fmt::format("{:.2f}", 100 * v); }
-std::string json_num(double v) { return std::isnan(v) ? "null" : fmt::format("{:.4f}", 100 * v); }
-std::string json_str(const std::string& s) {
-  std::string r = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') r += '\\';
-    r += c;
-  }
-  return r + "\"";
-}
 std::string name_of(const std::vector<std::string>& names, int64_t c) {
   return size_t(c) < names.size() ? names[size_t(c)] : std::to_string(c);
 }
@@ -77,12 +69,12 @@ std::string SegMetrics::table(const std::vector<std::string>& names) const {
 
 std::string SegMetrics::json(const std::vector<std::string>& names) const {
   SegScores s = scores();
-  std::string j = fmt::format("{{\"aAcc\": {}, \"mIoU\": {}, \"mAcc\": {}, \"classes\": [", json_num(s.aacc), json_num(s.miou),
-                              json_num(s.macc));
+  Json j = {{"aAcc", json_number(100 * s.aacc, 4)}, {"mIoU", json_number(100 * s.miou, 4)}, {"mAcc", json_number(100 * s.macc, 4)},
+            {"classes", Json::array()}};
   for (int64_t c = 0; c < K_; ++c)
-    j += fmt::format("{}{{\"name\": {}, \"IoU\": {}, \"Acc\": {}}}", c ? ", " : "", json_str(name_of(names, c)),
-                     json_num(s.iou[size_t(c)]), json_num(s.acc[size_t(c)]));
-  return j + "]}";
+    j["classes"].push_back({{"name", name_of(names, c)}, {"IoU", json_number(100 * s.iou[size_t(c)], 4)},
+                            {"Acc", json_number(100 * s.acc[size_t(c)], 4)}});
+  return json_text(j);
 }
 
 }  // namespace mdp

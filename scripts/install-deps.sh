@@ -13,7 +13,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libdnnl-dev ocl-icd-opencl-dev libfmt-dev
-  zlib1g-dev libpng-dev libjpeg62-turbo-dev libyaml-cpp-dev
+  zlib1g-dev libpng-dev libjpeg62-turbo-dev libyaml-cpp-dev nlohmann-json3-dev
   libopenmpi-dev openmpi-bin
 )
 case "${1:-}" in

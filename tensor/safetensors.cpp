@@ -1,4 +1,4 @@
-// safetensors.cpp: the safetensors reader/writer and the small strict JSON parser it needs.
+// safetensors.cpp: the safetensors reader/writer; its JSON header through nlohmann-json.
 // See safetensors.h for the format and the checks; every failure is an mdp::Error of the form
 // "safetensors: <file>: <problem>".
 #include "tensor/safetensors.h"
@@ -16,8 +16,10 @@
 #include <unistd.h>
 
 #include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 
 #include "tensor/error.h"
+#include "tensor/json_message.h"
 
 namespace mdp::safetensors {
 namespace {
@@ -33,303 +35,49 @@ constexpr int kMaxDepth = 64;
 std::string errno_text(int e) { return std::generic_category().message(e); }
 
 // ---------------------------------------------------------------------------------------------
-// JSON: objects, arrays, strings (all escapes, \uXXXX with surrogate pairs, UTF-8 validated),
-// integers (no fractions or exponents), true/false/null. Anything else is an error with its byte
-// position in the header. Duplicate keys within an object are errors.
+// The header is JSON read by nlohmann-json (strict RFC 8259: UTF-8 validated, \uXXXX with surrogate
+// pairs), with two limits of our own checked while it parses: nesting depth, and no duplicate keys
+// within an object (nlohmann would keep the last).
+using HeaderJson = nlohmann::ordered_json;
 
-struct Json {
-  enum Kind { Null, Bool, Int, String, Array, Object } kind = Null;
-  size_t pos = 0;           // byte position of the value in the header
-  bool boolean = false;
-  bool negative = false;    // Int: sign; magnitude in `magnitude`
-  uint64_t magnitude = 0;
-  std::string str;
-  std::vector<Json> items;
-  // Object: keys and values in file order, as parallel vectors (a vector of pair<string, Json> would
-  // need pair<string, Json> complete inside Json, which clang rejects).
-  std::vector<std::string> keys;
-  std::vector<Json> values;
-};
-
-const char* kind_name(Json::Kind k) {
-  switch (k) {
-    case Json::Null: return "null";
-    case Json::Bool: return "a boolean";
-    case Json::Int: return "an integer";
-    case Json::String: return "a string";
-    case Json::Array: return "an array";
-    case Json::Object: return "an object";
+HeaderJson parse_json_header(const uint8_t* p, size_t n, const std::string& file) {
+  auto bad = [&](const std::string& what) { fail(file, "bad JSON header" + what); };
+  if (n == 0 || p[0] != '{') bad(" at byte 0: the header must start with '{'");
+  if (const void* nul = std::memchr(p, 0, n))  // JSON has no raw NUL, and nlohmann would stop reading there
+    bad(fmt::format(" at byte {}: unexpected byte 0x00", static_cast<const uint8_t*>(nul) - p));
+  std::vector<std::set<std::string>> keys;  // of each object being read
+  auto check = [&](int depth, HeaderJson::parse_event_t event, HeaderJson& parsed) {
+    using E = HeaderJson::parse_event_t;
+    if ((event == E::object_start || event == E::array_start) && depth >= kMaxDepth)
+      bad(fmt::format(": nesting deeper than {}", kMaxDepth));
+    if (event == E::object_start) keys.emplace_back();
+    if (event == E::object_end) keys.pop_back();
+    if (event == E::key && !keys.back().insert(parsed.get<std::string>()).second)
+      bad(fmt::format(": duplicate name \"{}\"", parsed.get<std::string>()));
+    return true;
+  };
+  try {
+    return HeaderJson::parse(p, p + n, check);
+  } catch (const HeaderJson::parse_error& e) {
+    bad(fmt::format(" at byte {}: {}", e.byte == 0 ? 0 : e.byte - 1, json_parse_problem(e.what())));
   }
-  return "?";
+  return {};  // (bad() throws)
 }
 
-class Parser {
- public:
-  Parser(const uint8_t* p, size_t n, const std::string& file) : p_(p), n_(n), file_(file) {}
+const char* kind_name(const HeaderJson& v) {
+  if (v.is_null()) return "null";
+  if (v.is_boolean()) return "a boolean";
+  if (v.is_number_integer()) return "an integer";
+  if (v.is_number()) return "a number with a fraction or exponent";
+  if (v.is_string()) return "a string";
+  if (v.is_array()) return "an array";
+  return "an object";
+}
 
-  Json parse_document() {
-    if (n_ == 0 || p_[0] != '{') error(0, "the header must start with '{'");
-    Json v = value(0);
-    skip_ws();
-    if (i_ != n_) error(i_, fmt::format("unexpected {} after the end of the JSON header", describe(i_)));
-    return v;
-  }
-
- private:
-  [[noreturn]] void error(size_t at, const std::string& what) const {
-    fail(file_, fmt::format("bad JSON header at byte {}: {}", at, what));
-  }
-
-  std::string describe(size_t at) const {
-    if (at >= n_) return "end of header";
-    uint8_t c = p_[at];
-    if (c >= 0x20 && c < 0x7f) return fmt::format("character '{}'", static_cast<char>(c));
-    return fmt::format("byte 0x{:02x}", c);
-  }
-
-  void skip_ws() {
-    while (i_ < n_ && (p_[i_] == ' ' || p_[i_] == '\t' || p_[i_] == '\n' || p_[i_] == '\r')) ++i_;
-  }
-
-  void expect(char c) {
-    skip_ws();
-    if (i_ >= n_ || p_[i_] != static_cast<uint8_t>(c))
-      error(i_, fmt::format("expected '{}', found {}", c, describe(i_)));
-    ++i_;
-  }
-
-  Json value(int depth) {
-    if (depth > kMaxDepth) error(i_, fmt::format("nesting deeper than {}", kMaxDepth));
-    skip_ws();
-    if (i_ >= n_) error(i_, "unexpected end of header, expected a value");
-    uint8_t c = p_[i_];
-    if (c == '{') return object(depth);
-    if (c == '[') return array(depth);
-    if (c == '"') {
-      Json v;
-      v.kind = Json::String;
-      v.pos = i_;
-      v.str = string();
-      return v;
-    }
-    if (c == '-' || (c >= '0' && c <= '9')) return number();
-    if (literal("true")) return make_bool(true);
-    if (literal("false")) return make_bool(false);
-    if (literal("null")) {
-      Json v;
-      v.pos = i_ - 4;
-      return v;
-    }
-    error(i_, fmt::format("unexpected {}, expected a value", describe(i_)));
-  }
-
-  bool literal(const char* word) {
-    size_t len = std::strlen(word);
-    if (n_ - i_ < len || std::memcmp(p_ + i_, word, len) != 0) return false;
-    i_ += len;
-    return true;
-  }
-
-  Json make_bool(bool b) {
-    Json v;
-    v.kind = Json::Bool;
-    v.boolean = b;
-    v.pos = i_;
-    return v;
-  }
-
-  Json object(int depth) {
-    Json v;
-    v.kind = Json::Object;
-    v.pos = i_;
-    ++i_;  // '{'
-    std::set<std::string> seen;
-    skip_ws();
-    if (i_ < n_ && p_[i_] == '}') {
-      ++i_;
-      return v;
-    }
-    for (;;) {
-      skip_ws();
-      if (i_ >= n_ || p_[i_] != '"') error(i_, fmt::format("expected a string key, found {}", describe(i_)));
-      size_t key_pos = i_;
-      std::string key = string();
-      if (!seen.insert(key).second) error(key_pos, fmt::format("duplicate name \"{}\"", key));
-      expect(':');
-      Json member = value(depth + 1);
-      v.keys.push_back(std::move(key));
-      v.values.push_back(std::move(member));
-      skip_ws();
-      if (i_ < n_ && p_[i_] == ',') {
-        ++i_;
-        continue;
-      }
-      if (i_ < n_ && p_[i_] == '}') {
-        ++i_;
-        return v;
-      }
-      error(i_, fmt::format("expected ',' or '}}' in object, found {}", describe(i_)));
-    }
-  }
-
-  Json array(int depth) {
-    Json v;
-    v.kind = Json::Array;
-    v.pos = i_;
-    ++i_;  // '['
-    skip_ws();
-    if (i_ < n_ && p_[i_] == ']') {
-      ++i_;
-      return v;
-    }
-    for (;;) {
-      v.items.push_back(value(depth + 1));
-      skip_ws();
-      if (i_ < n_ && p_[i_] == ',') {
-        ++i_;
-        continue;
-      }
-      if (i_ < n_ && p_[i_] == ']') {
-        ++i_;
-        return v;
-      }
-      error(i_, fmt::format("expected ',' or ']' in array, found {}", describe(i_)));
-    }
-  }
-
-  Json number() {
-    Json v;
-    v.kind = Json::Int;
-    v.pos = i_;
-    if (p_[i_] == '-') {
-      v.negative = true;
-      ++i_;
-    }
-    if (i_ >= n_ || p_[i_] < '0' || p_[i_] > '9') error(i_, fmt::format("expected a digit, found {}", describe(i_)));
-    size_t first = i_;
-    uint64_t m = 0;
-    while (i_ < n_ && p_[i_] >= '0' && p_[i_] <= '9') {
-      uint64_t d = p_[i_] - '0';
-      if (m > (std::numeric_limits<uint64_t>::max() - d) / 10) error(v.pos, "integer too large");
-      m = m * 10 + d;
-      ++i_;
-    }
-    if (p_[first] == '0' && i_ - first > 1) error(first, "leading zeros are not allowed in numbers");
-    if (i_ < n_ && (p_[i_] == '.' || p_[i_] == 'e' || p_[i_] == 'E'))
-      error(v.pos, "only integers are allowed in a safetensors header");
-    v.magnitude = m;
-    return v;
-  }
-
-  unsigned hex4() {
-    if (n_ - i_ < 4) error(i_, "truncated \\u escape");
-    unsigned u = 0;
-    for (int k = 0; k < 4; ++k) {
-      uint8_t c = p_[i_ + k];
-      unsigned d;
-      if (c >= '0' && c <= '9') d = c - '0';
-      else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-      else error(i_ + k, fmt::format("bad hex digit {} in \\u escape", describe(i_ + k)));
-      u = u * 16 + d;
-    }
-    i_ += 4;
-    return u;
-  }
-
-  static void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-
-  // At a '"'; returns the decoded string and leaves i_ after the closing quote.
-  std::string string() {
-    size_t start = i_;
-    ++i_;
-    std::string out;
-    for (;;) {
-      if (i_ >= n_) error(start, "unterminated string");
-      uint8_t c = p_[i_];
-      if (c == '"') {
-        ++i_;
-        return out;
-      }
-      if (c < 0x20) error(i_, fmt::format("unescaped control character 0x{:02x} in string", c));
-      if (c == '\\') {
-        size_t esc = i_;
-        ++i_;
-        if (i_ >= n_) error(start, "unterminated string");
-        uint8_t e = p_[i_++];
-        switch (e) {
-          case '"': out += '"'; break;
-          case '\\': out += '\\'; break;
-          case '/': out += '/'; break;
-          case 'b': out += '\b'; break;
-          case 'f': out += '\f'; break;
-          case 'n': out += '\n'; break;
-          case 'r': out += '\r'; break;
-          case 't': out += '\t'; break;
-          case 'u': {
-            uint32_t cp = hex4();
-            if (cp >= 0xDC00 && cp <= 0xDFFF) error(esc, "lone low surrogate in \\u escape");
-            if (cp >= 0xD800 && cp <= 0xDBFF) {
-              if (n_ - i_ < 2 || p_[i_] != '\\' || p_[i_ + 1] != 'u')
-                error(esc, "high surrogate not followed by a low surrogate");
-              i_ += 2;
-              uint32_t lo = hex4();
-              if (lo < 0xDC00 || lo > 0xDFFF) error(esc, "high surrogate not followed by a low surrogate");
-              cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            }
-            append_utf8(out, cp);
-            break;
-          }
-          default: error(esc, fmt::format("bad escape \\{}", describe(esc + 1)));
-        }
-        continue;
-      }
-      if (c < 0x80) {
-        out += static_cast<char>(c);
-        ++i_;
-        continue;
-      }
-      // A multi-byte UTF-8 sequence: reject overlong forms, surrogates and code points above U+10FFFF.
-      int len;
-      uint32_t cp, min;
-      if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F, min = 0x80;
-      else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F, min = 0x800;
-      else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07, min = 0x10000;
-      else error(i_, fmt::format("invalid UTF-8 byte 0x{:02x} in string", c));
-      if (n_ - i_ < static_cast<size_t>(len)) error(i_, "truncated UTF-8 sequence in string");
-      for (int k = 1; k < len; ++k) {
-        uint8_t cc = p_[i_ + k];
-        if ((cc & 0xC0) != 0x80) error(i_, "invalid UTF-8 sequence in string");
-        cp = (cp << 6) | (cc & 0x3F);
-      }
-      if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        error(i_, "invalid UTF-8 sequence in string");
-      out.append(reinterpret_cast<const char*>(p_ + i_), len);
-      i_ += len;
-    }
-  }
-
-  const uint8_t* p_;
-  size_t n_;
-  size_t i_ = 0;
-  const std::string& file_;
-};
+// A non-negative integer that fits int64 (safetensors' shapes and offsets).
+bool is_size(const HeaderJson& v) {
+  return v.is_number_unsigned() && v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+}
 
 bool valid_utf8(const std::string& s) {
   size_t i = 0, n = s.size();
@@ -387,61 +135,45 @@ uint64_t byte_size(const std::vector<int64_t>& shape, size_t elem, const std::st
 }
 
 Header parse_header(const uint8_t* json, size_t json_size, uint64_t data_size, const std::string& file) {
-  Json root = Parser(json, json_size, file).parse_document();
+  HeaderJson root = parse_json_header(json, json_size, file);
   Header h;
-  for (size_t t = 0; t < root.keys.size(); ++t) {
-    const std::string& name = root.keys[t];
-    const Json& v = root.values[t];
+  for (auto& [name, v] : root.items()) {
     if (name == "__metadata__") {
-      if (v.kind == Json::Null) continue;
-      if (v.kind != Json::Object) fail(file, fmt::format("__metadata__ must be an object, not {}", kind_name(v.kind)));
-      for (size_t m = 0; m < v.keys.size(); ++m) {
-        const std::string& k = v.keys[m];
-        const Json& s = v.values[m];
-        if (s.kind != Json::String)
-          fail(file, fmt::format("__metadata__ value of '{}' must be a string, not {}", k, kind_name(s.kind)));
-        h.metadata.emplace(k, s.str);
+      if (v.is_null()) continue;
+      if (!v.is_object()) fail(file, fmt::format("__metadata__ must be an object, not {}", kind_name(v)));
+      for (auto& [k, s] : v.items()) {
+        if (!s.is_string()) fail(file, fmt::format("__metadata__ value of '{}' must be a string, not {}", k, kind_name(s)));
+        h.metadata.emplace(k, s.get<std::string>());
       }
       continue;
     }
-    if (v.kind != Json::Object)
-      fail(file, fmt::format("tensor '{}' must be an object, not {}", name, kind_name(v.kind)));
-    const Json *dtype = nullptr, *shape = nullptr, *offsets = nullptr;
-    for (size_t m = 0; m < v.keys.size(); ++m) {
-      const std::string& k = v.keys[m];
-      const Json& f = v.values[m];
-      if (k == "dtype") dtype = &f;
-      else if (k == "shape") shape = &f;
-      else if (k == "data_offsets") offsets = &f;
-      else fail(file, fmt::format("tensor '{}': unknown field '{}'", name, k));
-    }
-    if (!dtype) fail(file, fmt::format("tensor '{}': missing field 'dtype'", name));
-    if (!shape) fail(file, fmt::format("tensor '{}': missing field 'shape'", name));
-    if (!offsets) fail(file, fmt::format("tensor '{}': missing field 'data_offsets'", name));
+    if (!v.is_object()) fail(file, fmt::format("tensor '{}' must be an object, not {}", name, kind_name(v)));
+    for (auto& [k, f] : v.items())
+      if (k != "dtype" && k != "shape" && k != "data_offsets") fail(file, fmt::format("tensor '{}': unknown field '{}'", name, k));
+    for (const char* k : {"dtype", "shape", "data_offsets"})
+      if (!v.contains(k)) fail(file, fmt::format("tensor '{}': missing field '{}'", name, k));
+    const HeaderJson &dtype = v["dtype"], &shape = v["shape"], &offsets = v["data_offsets"];
     Desc d;
     d.name = name;
-    if (dtype->kind != Json::String) fail(file, fmt::format("tensor '{}': dtype must be a string", name));
-    d.dtype = dtype->str;
+    if (!dtype.is_string()) fail(file, fmt::format("tensor '{}': dtype must be a string", name));
+    d.dtype = dtype.get<std::string>();
     size_t elem;
     try {
       elem = dtype_bytes(d.dtype);
     } catch (const Error&) {
       fail(file, fmt::format("tensor '{}': unknown dtype '{}'", name, d.dtype));
     }
-    if (shape->kind != Json::Array) fail(file, fmt::format("tensor '{}': shape must be an array", name));
-    for (const Json& dim : shape->items) {
-      if (dim.kind != Json::Int || dim.negative ||
-          dim.magnitude > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-        fail(file, fmt::format("tensor '{}': shape entries must be non-negative integers", name));
-      d.shape.push_back(static_cast<int64_t>(dim.magnitude));
+    if (!shape.is_array()) fail(file, fmt::format("tensor '{}': shape must be an array", name));
+    for (const HeaderJson& dim : shape) {
+      if (!is_size(dim)) fail(file, fmt::format("tensor '{}': shape entries must be non-negative integers", name));
+      d.shape.push_back(dim.get<int64_t>());
     }
-    if (offsets->kind != Json::Array || offsets->items.size() != 2)
+    if (!offsets.is_array() || offsets.size() != 2)
       fail(file, fmt::format("tensor '{}': data_offsets must be an array [begin, end]", name));
-    for (const Json& o : offsets->items)
-      if (o.kind != Json::Int || o.negative)
-        fail(file, fmt::format("tensor '{}': data_offsets must be non-negative integers", name));
-    d.begin = offsets->items[0].magnitude;
-    d.end = offsets->items[1].magnitude;
+    for (const HeaderJson& o : offsets)
+      if (!o.is_number_unsigned()) fail(file, fmt::format("tensor '{}': data_offsets must be non-negative integers", name));
+    d.begin = offsets[0].get<uint64_t>();
+    d.end = offsets[1].get<uint64_t>();
     if (d.begin > d.end || d.end > data_size)
       fail(file, fmt::format("tensor '{}': data_offsets [{}, {}] out of range (data section is {} bytes)", name,
                              d.begin, d.end, data_size));
@@ -492,17 +224,6 @@ uint64_t check_prefix(const uint8_t* prefix, uint64_t size, const std::string& f
 // ---------------------------------------------------------------------------------------------
 // Writing.
 
-void append_json_string(std::string& out, const std::string& s) {
-  out += '"';
-  for (unsigned char c : s) {
-    if (c == '"') out += "\\\"";
-    else if (c == '\\') out += "\\\\";
-    else if (c < 0x20) out += fmt::format("\\u{:04x}", c);
-    else out += static_cast<char>(c);
-  }
-  out += '"';
-}
-
 using Item = std::pair<const std::string, Entry>;
 
 // Validates f, orders its tensors for writing and returns the padded header.
@@ -532,30 +253,14 @@ std::string make_header(const File& f, std::vector<const Item*>& order) {
     return dtype_bytes(a->second.dtype) > dtype_bytes(b->second.dtype);
   });
 
-  std::string h = "{";
-  bool first = true;
-  if (!f.metadata.empty()) {
-    h += "\"__metadata__\":{";
-    for (const auto& [k, v] : f.metadata) {
-      if (!first) h += ',';
-      first = false;
-      append_json_string(h, k);
-      h += ':';
-      append_json_string(h, v);
-    }
-    h += '}';
-    first = false;
-  }
+  HeaderJson j = HeaderJson::object();
+  if (!f.metadata.empty()) j["__metadata__"] = f.metadata;
   uint64_t off = 0;
   for (const Item* it : order) {
-    if (!first) h += ',';
-    first = false;
-    append_json_string(h, it->first);
-    h += fmt::format(":{{\"dtype\":\"{}\",\"shape\":[{}],\"data_offsets\":[{},{}]}}", it->second.dtype,
-                     fmt::join(it->second.shape, ","), off, off + it->second.bytes.size());
+    j[it->first] = {{"dtype", it->second.dtype}, {"shape", it->second.shape}, {"data_offsets", {off, off + it->second.bytes.size()}}};
     off += it->second.bytes.size();
   }
-  h += '}';
+  std::string h = j.dump();
   h.append((8 - h.size() % 8) % 8, ' ');
   return h;
 }

@@ -267,32 +267,32 @@ BOOST_AUTO_TEST_CASE(error_bad_json) {
   CHECK_PARSE_ERROR(raw(""), "bad JSON header at byte 0: the header must start with '{'");
   CHECK_PARSE_ERROR(raw(" {}"), "bad JSON header at byte 0: the header must start with '{'");
   CHECK_PARSE_ERROR(raw("[]"), "bad JSON header at byte 0");
-  CHECK_PARSE_ERROR(raw(R"({"a":)"), "bad JSON header at byte 5: unexpected end of header");
-  CHECK_PARSE_ERROR(raw(R"({"a" 1})"), "bad JSON header at byte 5: expected ':'");
-  CHECK_PARSE_ERROR(raw(R"({"a":1,})"), "bad JSON header at byte 7: expected a string key");
-  CHECK_PARSE_ERROR(raw(R"({'a':1})"), "bad JSON header at byte 1: expected a string key");
-  CHECK_PARSE_ERROR(raw(R"({"a":[1,2,]})"), "bad JSON header at byte 10: unexpected character ']'");
-  CHECK_PARSE_ERROR(raw(R"({"a":[1 2]})"), "bad JSON header at byte 8: expected ',' or ']'");
-  CHECK_PARSE_ERROR(raw(R"({"a":1} x)"), "bad JSON header at byte 8: unexpected character 'x' after the end");
+  CHECK_PARSE_ERROR(raw(R"({"a":)"), "bad JSON header at byte 5: syntax error while parsing value - unexpected end of input");
+  CHECK_PARSE_ERROR(raw(R"({"a" 1})"), "bad JSON header at byte 5: syntax error while parsing object separator - unexpected number literal; expected ':'");
+  CHECK_PARSE_ERROR(raw(R"({"a":1,})"), "bad JSON header at byte 7: syntax error while parsing object key");
+  CHECK_PARSE_ERROR(raw(R"({'a':1})"), "bad JSON header at byte 1: syntax error while parsing object key - invalid literal; expected string literal");
+  CHECK_PARSE_ERROR(raw(R"({"a":[1,2,]})"), "bad JSON header at byte 10: syntax error while parsing value - unexpected ']'");
+  CHECK_PARSE_ERROR(raw(R"({"a":[1 2]})"), "bad JSON header at byte 8: syntax error while parsing array - unexpected number literal; expected ']'");
+  CHECK_PARSE_ERROR(raw(R"({"a":1} x)"), "bad JSON header at byte 8: syntax error while parsing value - invalid literal; expected end of input");
   CHECK_PARSE_ERROR(raw(R"({}{})"), "bad JSON header at byte 2");
-  CHECK_PARSE_ERROR(raw(R"({"a":01})"), "bad JSON header at byte 5: leading zeros");
-  CHECK_PARSE_ERROR(raw(R"({"a":1.5})"), "bad JSON header at byte 5: only integers");
-  CHECK_PARSE_ERROR(raw(R"({"a":1e3})"), "only integers");
-  CHECK_PARSE_ERROR(raw(R"({"a":-})"), "bad JSON header at byte 6: expected a digit");
-  CHECK_PARSE_ERROR(raw(R"({"a":99999999999999999999})"), "integer too large");
-  CHECK_PARSE_ERROR(raw(R"({"a":tru})"), "bad JSON header at byte 5: unexpected character 't'");
-  CHECK_PARSE_ERROR(raw(R"({"a":"x)"), "bad JSON header at byte 5: unterminated string");
-  CHECK_PARSE_ERROR(raw(R"({"a":"\x"})"), "bad JSON header at byte 6: bad escape \\character 'x'");
-  CHECK_PARSE_ERROR(raw(R"({"a":"\u12G4"})"), "bad hex digit");
-  CHECK_PARSE_ERROR(raw(R"({"a":"\u12)"), "truncated \\u escape");
-  CHECK_PARSE_ERROR(raw(R"({"a":"\udc00"})"), "lone low surrogate");
-  CHECK_PARSE_ERROR(raw(R"({"a":"\ud800x"})"), "high surrogate not followed by a low surrogate");
-  CHECK_PARSE_ERROR(raw(R"({"a":"\ud800\u0041"})"), "high surrogate not followed by a low surrogate");
-  CHECK_PARSE_ERROR(raw("{\"a\":\"x\ny\"}"), "bad JSON header at byte 7: unescaped control character 0x0a");
-  CHECK_PARSE_ERROR(raw("{\"a\":\"\xff\"}"), "invalid UTF-8 byte 0xff");
-  CHECK_PARSE_ERROR(raw("{\"a\":\"\xc0\xaf\"}"), "invalid UTF-8");        // overlong '/'
-  CHECK_PARSE_ERROR(raw("{\"a\":\"\xed\xa0\x80\"}"), "invalid UTF-8");    // encoded surrogate
-  CHECK_PARSE_ERROR(raw("{\"a\":\"\xe2\x82\"}"), "invalid UTF-8");        // truncated sequence
+  CHECK_PARSE_ERROR(raw(R"({"a":01})"), "bad JSON header at byte 6: syntax error while parsing object - unexpected number literal");
+  CHECK_PARSE_ERROR(raw(R"({"a":1.5})"), "tensor 'a' must be an object, not a number with a fraction or exponent");
+  CHECK_PARSE_ERROR(raw(R"({"a":{"dtype":"U8","shape":[1e0],"data_offsets":[0,1]}})", iota_bytes(1)), "tensor 'a': shape entries must be non-negative integers");
+  CHECK_PARSE_ERROR(raw(R"({"a":-})"), "bad JSON header at byte 6: syntax error while parsing value - invalid number; expected digit after '-'");
+  CHECK_PARSE_ERROR(raw(R"({"a":{"dtype":"U8","shape":[99999999999999999999],"data_offsets":[0,1]}})", iota_bytes(1)), "shape entries must be non-negative integers");
+  CHECK_PARSE_ERROR(raw(R"({"a":tru})"), "bad JSON header at byte 8: syntax error while parsing value - invalid literal");
+  CHECK_PARSE_ERROR(raw(R"({"a":"x)"), "bad JSON header at byte 7: syntax error while parsing value - invalid string: missing closing quote");
+  CHECK_PARSE_ERROR(raw(R"({"a":"\x"})"), "bad JSON header at byte 7: syntax error while parsing value - invalid string: forbidden character after backslash");
+  CHECK_PARSE_ERROR(raw(R"({"a":"\u12G4"})"), "'\\u' must be followed by 4 hex digits");
+  CHECK_PARSE_ERROR(raw(R"({"a":"\u12)"), "'\\u' must be followed by 4 hex digits");
+  CHECK_PARSE_ERROR(raw(R"({"a":"\udc00"})"), "surrogate U+DC00..U+DFFF must follow U+D800..U+DBFF");
+  CHECK_PARSE_ERROR(raw(R"({"a":"\ud800x"})"), "surrogate U+D800..U+DBFF must be followed by U+DC00..U+DFFF");
+  CHECK_PARSE_ERROR(raw(R"({"a":"\ud800\u0041"})"), "surrogate U+D800..U+DBFF must be followed by U+DC00..U+DFFF");
+  CHECK_PARSE_ERROR(raw("{\"a\":\"x\ny\"}"), "bad JSON header at byte 7: syntax error while parsing value - invalid string: control character U+000A (LF) must be escaped");
+  CHECK_PARSE_ERROR(raw("{\"a\":\"\xff\"}"), "bad JSON header at byte 6: syntax error while parsing value - invalid string: ill-formed UTF-8 byte");
+  CHECK_PARSE_ERROR(raw("{\"a\":\"\xc0\xaf\"}"), "ill-formed UTF-8 byte");        // overlong '/'
+  CHECK_PARSE_ERROR(raw("{\"a\":\"\xed\xa0\x80\"}"), "ill-formed UTF-8 byte");    // encoded surrogate
+  CHECK_PARSE_ERROR(raw("{\"a\":\"\xe2\x82\"}"), "ill-formed UTF-8 byte");        // truncated sequence
   CHECK_PARSE_ERROR(raw(std::string(R"({"a":)") + std::string(100, '[') + std::string(100, ']') + "}"),
                     "nesting deeper than");
   CHECK_PARSE_ERROR(raw(std::string("{\"a\":1}\0", 8)), "bad JSON header at byte 7: unexpected byte 0x00");
@@ -301,7 +301,7 @@ BOOST_AUTO_TEST_CASE(error_bad_json) {
 BOOST_AUTO_TEST_CASE(error_duplicate_names) {
   CHECK_PARSE_ERROR(raw(R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}})",
                         iota_bytes(2)),
-                    "bad JSON header at byte 53: duplicate name \"a\"");
+                    "bad JSON header: duplicate name \"a\"");
   CHECK_PARSE_ERROR(raw(R"({"__metadata__":{"k":"1","k":"2"}})"), "duplicate name \"k\"");
   CHECK_PARSE_ERROR(raw(R"({"a":{"dtype":"U8","dtype":"U8","shape":[1],"data_offsets":[0,1]}})", iota_bytes(1)),
                     "duplicate name \"dtype\"");
