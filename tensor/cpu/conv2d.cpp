@@ -16,6 +16,7 @@
 // (subgrid_winograd), hence also on the Winograd kernels.
 #include <fmt/ranges.h>
 
+#include "tensor/backend.h"
 #include "tensor/cpu/cpu_backend.h"
 #include "tensor/cpu/dnnl_context.h"
 
@@ -324,6 +325,7 @@ void narrow_into(const Tensor& out, const Tensor& out32) {
 }  // namespace
 
 void CpuBackend::conv2d(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const ops::Conv2dArgs& a) {
+  if (x.dtype() == DType::Float64) return reference_backend().conv2d(y, x, w, b, a);  // oneDNN has no float64
   if (x.dtype() == DType::BFloat16 && !has_bf16_kernels()) {
     Tensor y32 = float32_like(y);
     conv2d(y32, widened(x), widened(w), widened(b), a);
@@ -351,6 +353,7 @@ void CpuBackend::conv2d(const Tensor& y, const Tensor& x, const Tensor& w, const
 
 void CpuBackend::conv2d_backward(const ops::Conv2dGrads& g, const Tensor& dy, const Tensor& x, const Tensor& w,
                                  const ops::Conv2dArgs& a) {
+  if (x.dtype() == DType::Float64) return reference_backend().conv2d_backward(g, dy, x, w, a);
   if (x.dtype() == DType::BFloat16 && !has_bf16_kernels()) {
     ops::Conv2dGrads g32{float32_like(g.dx), float32_like(g.dw), float32_like(g.db)};
     conv2d_backward(g32, widened(dy), widened(x), widened(w), a);

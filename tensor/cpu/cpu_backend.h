@@ -1,7 +1,7 @@
 // cpu_backend.h: the fast CPU backend. Convolution and matrix products go through oneDNN (primitives
 // cached by shape, dnnl.hpp kept inside the .cpp files); everything else is typed loops over coalesced
 // strides, vectorisable by the compiler and parallel over OpenMP threads. float64 convolution and
-// matmul are left to the reference backend (a clear error says so), since oneDNN has no float64.
+// matmul run the reference backend's loops (slow, exact), since oneDNN has no float64.
 #pragma once
 #include "../backend.h"
 

@@ -11,13 +11,13 @@ using namespace cpu;
 namespace {
 struct Taps {
   std::vector<int64_t> i0, i1;
-  std::vector<float> l;  // weight of i1
+  std::vector<double> l;  // weight of i1 (as A: float for float32 and bf16, double for float64)
   Taps(int64_t in, int64_t out, bool ac) : i0(static_cast<size_t>(out)), i1(static_cast<size_t>(out)), l(static_cast<size_t>(out)) {
     for (int64_t o = 0; o < out; ++o) {
       double s = bilinear_source(o, in, out, ac);
       i0[size_t(o)] = int64_t(s);
       i1[size_t(o)] = i0[size_t(o)] + (i0[size_t(o)] < in - 1 ? 1 : 0);
-      l[size_t(o)] = float(s - double(i0[size_t(o)]));
+      l[size_t(o)] = s - double(i0[size_t(o)]);
     }
   }
 };
