@@ -77,7 +77,7 @@ Workload supervised(std::shared_ptr<nn::Module> model, bool train, const Shape& 
 }
 
 Workload classification(bool train, int64_t B, int64_t S, Device dev) {
-  auto model = std::make_shared<nn::ResNet>(nn::ResNetConfig{50, {false, false, false}, false, 1.0, 1000, true});
+  auto model = std::make_shared<nn::ResNet>(nn::ResNetConfig{.depth = 50});
   return supervised(model, train, {B, 3, S, S}, ops::randint(0, 1000, {B}), dev);
 }
 

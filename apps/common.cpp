@@ -166,7 +166,8 @@ data::PipelineOptions test_pipeline_of(const Config& c) {
 }
 
 nn::ResNetConfig backbone_config(const Config& c) {
-  return nn::ResNetConfig{int(c.i("model.depth")), {false, true, true}, c.b("model.deep_stem"), c.f("model.width"), 1000, false};
+  return nn::ResNetConfig{.depth = int(c.i("model.depth")), .replace_stride_with_dilation = {false, true, true},
+                          .deep_stem = c.b("model.deep_stem"), .width = c.f("model.width"), .include_top = false};
 }
 
 nn::DeepLabV3Config seg_model_config(const Config& c, int num_classes) {
@@ -176,7 +177,8 @@ nn::DeepLabV3Config seg_model_config(const Config& c, int num_classes) {
   nn::SegLayout layout = name == "deeplabv3-mmseg"         ? nn::SegLayout::MMSeg
                          : name == "deeplabv3-torchvision" ? nn::SegLayout::Torchvision
                                                            : nn::SegLayout::Linear;
-  return nn::DeepLabV3Config{layout, backbone_config(c), num_classes, c.b("model.aux_head"), c.i("model.channels")};
+  return nn::DeepLabV3Config{.layout = layout, .backbone = backbone_config(c), .num_classes = num_classes,
+                             .aux_head = c.b("model.aux_head"), .channels = c.i("model.channels")};
 }
 
 std::map<std::string, std::string> model_metadata(const Config& c, int num_classes) {

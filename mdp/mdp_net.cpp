@@ -7,8 +7,8 @@ namespace mdp {
 
 ProjectionHead::ProjectionHead(int64_t in, int64_t dim) {
   layers_ = std::make_shared<nn::Sequential>(std::vector<nn::ModulePtr>{
-      std::make_shared<nn::Conv2d>(in, in, 1, 1, 0, 1, 1, false), std::make_shared<nn::BatchNorm2d>(in),
-      std::make_shared<nn::ReLU>(), std::make_shared<nn::Conv2d>(in, dim, 1)});
+      std::make_shared<nn::Conv2d>(nn::Conv2dOptions{.in = in, .out = in, .kernel = 1, .bias = false}),
+      std::make_shared<nn::BatchNorm2d>(in), std::make_shared<nn::ReLU>(), std::make_shared<nn::Conv2d>(in, dim, 1)});
   register_module("proj", layers_);
 }
 

@@ -8,7 +8,7 @@
 namespace mdp {
 
 struct MDPNetConfig {
-  nn::ResNetConfig backbone{50, {false, true, true}, false, 1.0, 1000, false};
+  nn::ResNetConfig backbone{.depth = 50, .replace_stride_with_dilation = {false, true, true}, .include_top = false};
   int64_t dim = 256;
 };
 

@@ -123,7 +123,7 @@ PretrainStep::PretrainStep(const PretrainStepOptions& options, std::shared_ptr<d
   labels->mark_unlabeled_pixels(any_unlabeled_);  // their own pixels, told from padding, get the pseudo-labels
 
   // The networks, in this order (their initial weights come from the default generator).
-  MDPNetConfig mc{o_.backbone, o_.dim};
+  MDPNetConfig mc{.backbone = o_.backbone, .dim = o_.dim};
   if (embeds(o_.method)) {
     query_ = std::make_unique<MDPNet>(mc);
   } else if (o_.method == PretrainMethod::Classification) {
@@ -132,7 +132,8 @@ PretrainStep::PretrainStep(const PretrainStepOptions& options, std::shared_ptr<d
     cc.num_classes = int(C);
     classifier_ = std::make_unique<nn::ResNet>(cc);
   } else {
-    seg_ = std::make_unique<nn::DeepLabV3>(nn::DeepLabV3Config{nn::SegLayout::MMSeg, o_.backbone, int(C), false, o_.head_channels});
+    seg_ = std::make_unique<nn::DeepLabV3>(nn::DeepLabV3Config{
+        .layout = nn::SegLayout::MMSeg, .backbone = o_.backbone, .num_classes = int(C), .channels = o_.head_channels});
   }
   if (o_.method == PretrainMethod::MDP) {
     key_ = std::make_unique<MDPNet>(mc);

@@ -43,7 +43,8 @@ std::string name_of(PretrainMethod m);
 
 struct PretrainStepOptions {
   PretrainMethod method = PretrainMethod::MDP;
-  nn::ResNetConfig backbone{50, {false, true, true}, false, 1.0, 1000, false};  // output stride 8
+  nn::ResNetConfig backbone{
+      .depth = 50, .replace_stride_with_dilation = {false, true, true}, .include_top = false};  // stride 8
   int64_t dim = 256;            // MDP and pixel-contrast: embedding dimension D
   int64_t head_channels = 512;  // supervised and multi-head: DeepLabV3 (MMSeg layout) head channels
   ProtoLossOptions loss;        // MDP; its ignore_index is replaced by the label space's

@@ -5,10 +5,11 @@
 
 namespace mdp::nn {
 namespace {
-ModulePtr conv_bn_relu(int64_t in, int64_t out, int64_t k, int64_t padding = 0, int64_t dilation = 1) {
+// conv (no bias) + BatchNorm2d + ReLU as torchvision's Sequential: 0.weight, 1.*.
+ModulePtr conv_bn_relu(Conv2dOptions conv) {
+  conv.bias = false;
   return std::make_shared<Sequential>(std::vector<ModulePtr>{
-      std::make_shared<Conv2d>(in, out, k, 1, padding, dilation, 1, false), std::make_shared<BatchNorm2d>(out),
-      std::make_shared<ReLU>()});
+      std::make_shared<Conv2d>(conv), std::make_shared<BatchNorm2d>(conv.out), std::make_shared<ReLU>()});
 }
 
 // Global average pool -> module -> bilinear upsample back to the input's size.
@@ -36,15 +37,18 @@ class TorchvisionASPP : public Module {
  public:
   TorchvisionASPP(int64_t in, int64_t ch, std::vector<int64_t> rates) {
     auto convs = std::make_shared<Sequential>();  // used as a ModuleList: children 0..4
-    convs->push_back(conv_bn_relu(in, ch, 1));
-    for (int64_t r : rates) convs->push_back(conv_bn_relu(in, ch, 3, r, r));
+    convs->push_back(conv_bn_relu({.in = in, .out = ch, .kernel = 1}));
+    for (int64_t r : rates)
+      convs->push_back(conv_bn_relu({.in = in, .out = ch, .kernel = 3, .padding = r, .dilation = r}));
     convs->push_back(std::make_shared<PoolingBranch>(
-        std::vector<ModulePtr>{std::make_shared<Conv2d>(in, ch, 1, 1, 0, 1, 1, false), std::make_shared<BatchNorm2d>(ch),
-                               std::make_shared<ReLU>()}));
+        std::vector<ModulePtr>{std::make_shared<Conv2d>(Conv2dOptions{.in = in, .out = ch, .kernel = 1, .bias = false}),
+                               std::make_shared<BatchNorm2d>(ch), std::make_shared<ReLU>()}));
     convs_ = register_module("convs", convs);
-    project_ = register_module("project", std::make_shared<Sequential>(std::vector<ModulePtr>{
-        std::make_shared<Conv2d>(ch * int64_t(convs->size()), ch, 1, 1, 0, 1, 1, false), std::make_shared<BatchNorm2d>(ch),
-        std::make_shared<ReLU>(), std::make_shared<Dropout>(0.5)}));
+    project_ = register_module(
+        "project", std::make_shared<Sequential>(std::vector<ModulePtr>{
+                       std::make_shared<Conv2d>(
+                           Conv2dOptions{.in = ch * int64_t(convs->size()), .out = ch, .kernel = 1, .bias = false}),
+                       std::make_shared<BatchNorm2d>(ch), std::make_shared<ReLU>(), std::make_shared<Dropout>(0.5)}));
   }
   Tensor forward(const Tensor& x) override {
     std::vector<Tensor> branches;
@@ -62,13 +66,18 @@ class MMSegASPPHead : public Module {
  public:
   MMSegASPPHead(int64_t in, int64_t ch, int64_t classes, std::vector<int64_t> dilations) {
     // mmseg: image_pool = Sequential(AdaptiveAvgPool2d(1), ConvModule): the ConvModule is child "1".
-    image_pool_ = register_module("image_pool", std::make_shared<PoolingBranch>(
-        std::vector<ModulePtr>{std::make_shared<ConvModule>(in, ch, 1)}));
+    image_pool_ = register_module("image_pool",
+                                  std::make_shared<PoolingBranch>(std::vector<ModulePtr>{
+                                      std::make_shared<ConvModule>(Conv2dOptions{.in = in, .out = ch, .kernel = 1})}));
     auto aspp = std::make_shared<Sequential>();
     for (int64_t d : dilations)
-      aspp->push_back(d == 1 ? std::make_shared<ConvModule>(in, ch, 1) : std::make_shared<ConvModule>(in, ch, 3, d, d));
+      aspp->push_back(std::make_shared<ConvModule>(
+          d == 1 ? Conv2dOptions{.in = in, .out = ch, .kernel = 1}
+                 : Conv2dOptions{.in = in, .out = ch, .kernel = 3, .padding = d, .dilation = d}));
     aspp_ = register_module("aspp_modules", aspp);
-    bottleneck_ = register_module("bottleneck", std::make_shared<ConvModule>(ch * int64_t(dilations.size() + 1), ch, 3, 1));
+    bottleneck_ = register_module("bottleneck",
+                                  std::make_shared<ConvModule>(Conv2dOptions{
+                                      .in = ch * int64_t(dilations.size() + 1), .out = ch, .kernel = 3, .padding = 1}));
     conv_seg_ = register_module("conv_seg", std::make_shared<Conv2d>(ch, classes, 1));
     dropout_ = std::make_shared<Dropout2d>(0.1);
     add_child("dropout", dropout_);  // no parameters: invisible in the state dict, as in mmseg
@@ -92,7 +101,7 @@ class MMSegFCNHead : public Module {
  public:
   MMSegFCNHead(int64_t in, int64_t ch, int64_t classes) {
     auto convs = std::make_shared<Sequential>();
-    convs->push_back(std::make_shared<ConvModule>(in, ch, 3, 1));
+    convs->push_back(std::make_shared<ConvModule>(Conv2dOptions{.in = in, .out = ch, .kernel = 3, .padding = 1}));
     convs_ = register_module("convs", convs);
     conv_seg_ = register_module("conv_seg", std::make_shared<Conv2d>(ch, classes, 1));
     dropout_ = std::make_shared<Dropout2d>(0.1);
@@ -108,9 +117,10 @@ class MMSegFCNHead : public Module {
 };
 }  // namespace
 
-ConvModule::ConvModule(int64_t in, int64_t out, int64_t k, int64_t padding, int64_t dilation) {
-  conv_ = register_module("conv", std::make_shared<Conv2d>(in, out, k, 1, padding, dilation, 1, false));
-  bn_ = register_module("bn", std::make_shared<BatchNorm2d>(out));
+ConvModule::ConvModule(Conv2dOptions conv) {
+  conv.bias = false;
+  conv_ = register_module("conv", std::make_shared<Conv2d>(conv));
+  bn_ = register_module("bn", std::make_shared<BatchNorm2d>(conv.out));
 }
 
 Tensor ConvModule::forward(const Tensor& x) { return relu((*bn_)((*conv_)(x))); }
@@ -130,14 +140,21 @@ DeepLabV3::DeepLabV3(const DeepLabV3Config& cfg) : cfg_(cfg) {
   bool tv = cfg.layout == SegLayout::Torchvision;
   int64_t ch = cfg.channels > 0 ? cfg.channels : (tv ? 256 : 512);
   if (tv) {
-    head_ = register_module("classifier", std::make_shared<Sequential>(std::vector<ModulePtr>{
-        std::make_shared<TorchvisionASPP>(in, ch, std::vector<int64_t>{12, 24, 36}),
-        std::make_shared<Conv2d>(ch, ch, 3, 1, 1, 1, 1, false), std::make_shared<BatchNorm2d>(ch),
-        std::make_shared<ReLU>(), std::make_shared<Conv2d>(ch, cfg.num_classes, 1)}));
+    head_ = register_module(
+        "classifier",
+        std::make_shared<Sequential>(std::vector<ModulePtr>{
+            std::make_shared<TorchvisionASPP>(in, ch, std::vector<int64_t>{12, 24, 36}),
+            std::make_shared<Conv2d>(Conv2dOptions{.in = ch, .out = ch, .kernel = 3, .padding = 1, .bias = false}),
+            std::make_shared<BatchNorm2d>(ch), std::make_shared<ReLU>(),
+            std::make_shared<Conv2d>(ch, cfg.num_classes, 1)}));
     if (cfg.aux_head)
-      aux_ = register_module("aux_classifier", std::make_shared<Sequential>(std::vector<ModulePtr>{
-          std::make_shared<Conv2d>(mid, mid / 4, 3, 1, 1, 1, 1, false), std::make_shared<BatchNorm2d>(mid / 4),
-          std::make_shared<ReLU>(), std::make_shared<Dropout>(0.1), std::make_shared<Conv2d>(mid / 4, cfg.num_classes, 1)}));
+      aux_ =
+          register_module("aux_classifier",
+                          std::make_shared<Sequential>(std::vector<ModulePtr>{
+                              std::make_shared<Conv2d>(
+                                  Conv2dOptions{.in = mid, .out = mid / 4, .kernel = 3, .padding = 1, .bias = false}),
+                              std::make_shared<BatchNorm2d>(mid / 4), std::make_shared<ReLU>(),
+                              std::make_shared<Dropout>(0.1), std::make_shared<Conv2d>(mid / 4, cfg.num_classes, 1)}));
   } else {
     head_ = register_module("decode_head", std::make_shared<MMSegASPPHead>(in, ch, cfg.num_classes,
                                                                            std::vector<int64_t>{1, 12, 24, 36}));

@@ -18,7 +18,7 @@ enum class SegLayout { Torchvision, MMSeg, Linear };
 
 struct DeepLabV3Config {
   SegLayout layout = SegLayout::Torchvision;
-  ResNetConfig backbone{50, {false, true, true}, false, 1.0, 1000, false};
+  ResNetConfig backbone{.depth = 50, .replace_stride_with_dilation = {false, true, true}, .include_top = false};
   int num_classes = 21;
   bool aux_head = false;
   int64_t channels = -1;  // head channels; -1: 256 (torchvision) or 512 (mmseg)
@@ -44,10 +44,11 @@ class DeepLabV3 : public Module {
   ModulePtr head_, aux_;
 };
 
-// conv (no bias) + BatchNorm2d + ReLU with MMSegmentation's names: conv.weight, bn.*.
+// conv (no bias: the options' bias is ignored) + BatchNorm2d + ReLU with MMSegmentation's names:
+// conv.weight, bn.*.
 class ConvModule : public Module {
  public:
-  ConvModule(int64_t in, int64_t out, int64_t kernel, int64_t padding = 0, int64_t dilation = 1);
+  explicit ConvModule(Conv2dOptions conv);
   Tensor forward(const Tensor& x) override;
   const char* type_name() const override { return "ConvModule"; }
 

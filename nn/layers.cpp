@@ -14,12 +14,14 @@ Tensor uniform(const Shape& s, double bound) {
 }
 }  // namespace
 
-Conv2d::Conv2d(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t padding, int64_t dilation, int64_t groups,
-               bool has_bias)
-    : in_channels(in), out_channels(out), kernel_size(k) {
+Conv2d::Conv2d(const Conv2dOptions& o) : in_channels(o.in), out_channels(o.out), kernel_size(o.kernel) {
+  const int64_t in = o.in, out = o.out, k = o.kernel, groups = o.groups;
   MDP_CHECK(in > 0 && out > 0 && k > 0 && groups > 0 && in % groups == 0 && out % groups == 0,
             "Conv2d: invalid channels {} -> {} with kernel {} and groups {}", in, out, k, groups);
-  args = {{stride, stride}, {padding, padding}, {dilation, dilation}, groups};
+  MDP_CHECK(o.stride > 0 && o.padding >= 0 && o.dilation > 0, "Conv2d: invalid stride {}, padding {} or dilation {}", o.stride,
+            o.padding, o.dilation);
+  args = {{o.stride, o.stride}, {o.padding, o.padding}, {o.dilation, o.dilation}, groups};
+  const bool has_bias = o.bias;
   double bound = 1.0 / std::sqrt(double(in / groups * k * k));  // kaiming_uniform(a = sqrt(5))
   weight = register_parameter("weight", uniform({out, in / groups, k, k}, bound));
   if (has_bias) bias = register_parameter("bias", uniform({out}, bound));
@@ -31,7 +33,8 @@ Tensor Conv2d::forward(const Tensor& x) {
   return conv2d(x, weight, bias, args);
 }
 
-BatchNorm2d::BatchNorm2d(int64_t c, double eps_, double momentum_, bool affine, bool track) : eps(eps_), momentum(momentum_) {
+BatchNorm2d::BatchNorm2d(int64_t c, const BatchNorm2dOptions& o) : eps(o.eps), momentum(o.momentum) {
+  const bool affine = o.affine, track = o.track_running_stats;
   if (affine) {
     weight = register_parameter("weight", ops::ones({c}));
     bias = register_parameter("bias", ops::zeros({c}));
@@ -118,8 +121,8 @@ Tensor Linear::forward(const Tensor& x) {
   return bias.defined() ? add(y, bias) : y;
 }
 
-MaxPool2d::MaxPool2d(int64_t kernel, int64_t stride, int64_t padding, bool ceil_mode) {
-  args = {{kernel, kernel}, {stride, stride}, {padding, padding}, ceil_mode, true};
+MaxPool2d::MaxPool2d(const MaxPool2dOptions& o) {
+  args = {{o.kernel, o.kernel}, {o.stride, o.stride}, {o.padding, o.padding}, o.ceil_mode, true};
 }
 
 Sequential::Sequential(std::vector<ModulePtr> modules) {

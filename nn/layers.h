@@ -8,10 +8,17 @@
 
 namespace mdp::nn {
 
+// torch.nn.Conv2d's arguments, named: Conv2d({.in = 64, .out = 64, .kernel = 3, .padding = 1, .bias = false}).
+struct Conv2dOptions {
+  int64_t in = 0, out = 0, kernel = 1;
+  int64_t stride = 1, padding = 0, dilation = 1, groups = 1;
+  bool bias = true;
+};
+
 class Conv2d : public Module {
  public:
-  Conv2d(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int64_t padding = 0, int64_t dilation = 1,
-         int64_t groups = 1, bool bias = true);
+  explicit Conv2d(const Conv2dOptions& o);
+  Conv2d(int64_t in, int64_t out, int64_t kernel) : Conv2d(Conv2dOptions{.in = in, .out = out, .kernel = kernel}) {}
   Tensor forward(const Tensor& x) override;  // (N, in, H, W) -> (N, out, Ho, Wo)
   const char* type_name() const override { return "Conv2d"; }
   Tensor weight, bias;  // (out, in/groups, k, k), (out) or undefined
@@ -19,10 +26,15 @@ class Conv2d : public Module {
   int64_t in_channels, out_channels, kernel_size;
 };
 
+// torch.nn.BatchNorm2d's arguments after the channel count, named.
+struct BatchNorm2dOptions {
+  double eps = 1e-5, momentum = 0.1;
+  bool affine = true, track_running_stats = true;
+};
+
 class BatchNorm2d : public Module {
  public:
-  explicit BatchNorm2d(int64_t features, double eps = 1e-5, double momentum = 0.1, bool affine = true,
-                       bool track_running_stats = true);
+  explicit BatchNorm2d(int64_t features, const BatchNorm2dOptions& options = {});
   Tensor forward(const Tensor& x) override;
   // relu(forward(x) + residual) as one fused op (autograd batch_norm_relu); residual may be undefined.
   Tensor forward_relu(const Tensor& x, const Tensor& residual = Tensor());
@@ -64,9 +76,14 @@ class Identity : public Module {
   const char* type_name() const override { return "Identity"; }
 };
 
+struct MaxPool2dOptions {
+  int64_t kernel = 1, stride = 1, padding = 0;
+  bool ceil_mode = false;
+};
+
 class MaxPool2d : public Module {
  public:
-  MaxPool2d(int64_t kernel, int64_t stride, int64_t padding = 0, bool ceil_mode = false);
+  explicit MaxPool2d(const MaxPool2dOptions& o);
   Tensor forward(const Tensor& x) override { return max_pool2d(x, args); }
   const char* type_name() const override { return "MaxPool2d"; }
   Pool2dArgs args;

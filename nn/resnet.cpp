@@ -14,7 +14,8 @@ class DeepStem : public Sequential {
   DeepStem(int64_t out) {
     int64_t mid = out / 2;
     for (auto [in, o, s] : {std::tuple<int64_t, int64_t, int64_t>{3, mid, 2}, {mid, mid, 1}, {mid, out, 1}}) {
-      push_back(std::make_shared<Conv2d>(in, o, 3, s, 1, 1, 1, false));
+      push_back(std::make_shared<Conv2d>(
+          Conv2dOptions{.in = in, .out = o, .kernel = 3, .stride = s, .padding = 1, .bias = false}));
       push_back(std::make_shared<BatchNorm2d>(o));
       push_back(std::make_shared<ReLU>());
     }
@@ -23,11 +24,19 @@ class DeepStem : public Sequential {
 }  // namespace
 
 Bottleneck::Bottleneck(int64_t in, int64_t planes, int64_t stride, int64_t dilation, ModulePtr downsample) {
-  conv1_ = register_module("conv1", std::make_shared<Conv2d>(in, planes, 1, 1, 0, 1, 1, false));
+  conv1_ = register_module(
+      "conv1", std::make_shared<Conv2d>(Conv2dOptions{.in = in, .out = planes, .kernel = 1, .bias = false}));
   bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(planes));
-  conv2_ = register_module("conv2", std::make_shared<Conv2d>(planes, planes, 3, stride, dilation, dilation, 1, false));
+  conv2_ = register_module("conv2", std::make_shared<Conv2d>(Conv2dOptions{.in = planes,
+                                                                           .out = planes,
+                                                                           .kernel = 3,
+                                                                           .stride = stride,
+                                                                           .padding = dilation,
+                                                                           .dilation = dilation,
+                                                                           .bias = false}));
   bn2_ = register_module("bn2", std::make_shared<BatchNorm2d>(planes));
-  conv3_ = register_module("conv3", std::make_shared<Conv2d>(planes, planes * expansion, 1, 1, 0, 1, 1, false));
+  conv3_ = register_module("conv3", std::make_shared<Conv2d>(Conv2dOptions{
+                                        .in = planes, .out = planes * expansion, .kernel = 1, .bias = false}));
   bn3_ = register_module("bn3", std::make_shared<BatchNorm2d>(planes * expansion));
   if (downsample) downsample_ = register_module("downsample", downsample);
 }
@@ -40,9 +49,16 @@ Tensor Bottleneck::forward(const Tensor& x) {  // x (N, in, H, W)
 }
 
 BasicBlock::BasicBlock(int64_t in, int64_t planes, int64_t stride, int64_t dilation, ModulePtr downsample) {
-  conv1_ = register_module("conv1", std::make_shared<Conv2d>(in, planes, 3, stride, dilation, dilation, 1, false));
+  conv1_ = register_module("conv1", std::make_shared<Conv2d>(Conv2dOptions{.in = in,
+                                                                           .out = planes,
+                                                                           .kernel = 3,
+                                                                           .stride = stride,
+                                                                           .padding = dilation,
+                                                                           .dilation = dilation,
+                                                                           .bias = false}));
   bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(planes));
-  conv2_ = register_module("conv2", std::make_shared<Conv2d>(planes, planes, 3, 1, 1, 1, 1, false));
+  conv2_ = register_module("conv2", std::make_shared<Conv2d>(Conv2dOptions{
+                                        .in = planes, .out = planes, .kernel = 3, .padding = 1, .bias = false}));
   bn2_ = register_module("bn2", std::make_shared<BatchNorm2d>(planes));
   if (downsample) downsample_ = register_module("downsample", downsample);
 }
@@ -77,9 +93,12 @@ ResNet::ResNet(const ResNetConfig& cfg) : cfg_(cfg) {
   int64_t inplanes = ch(64);
   if (cfg.deep_stem) {
     auto stem = register_module("stem", std::make_shared<DeepStem>(inplanes));
-    stem_ = std::make_shared<Sequential>(std::vector<ModulePtr>{stem, std::make_shared<MaxPool2d>(3, 2, 1)});
+    stem_ = std::make_shared<Sequential>(std::vector<ModulePtr>{
+        stem, std::make_shared<MaxPool2d>(MaxPool2dOptions{.kernel = 3, .stride = 2, .padding = 1})});
   } else {
-    auto conv1 = register_module("conv1", std::make_shared<Conv2d>(3, inplanes, 7, 2, 3, 1, 1, false));
+    auto conv1 =
+        register_module("conv1", std::make_shared<Conv2d>(Conv2dOptions{
+                                     .in = 3, .out = inplanes, .kernel = 7, .stride = 2, .padding = 3, .bias = false}));
     auto bn1 = register_module("bn1", std::make_shared<BatchNorm2d>(inplanes));
     stem_ = std::make_shared<StandardStem>(conv1, bn1);
   }
@@ -94,7 +113,8 @@ ResNet::ResNet(const ResNetConfig& cfg) : cfg_(cfg) {
     ModulePtr down;
     if (stride != 1 || inplanes != planes * expansion)
       down = std::make_shared<Sequential>(std::vector<ModulePtr>{
-          std::make_shared<Conv2d>(inplanes, planes * expansion, 1, stride, 0, 1, 1, false),
+          std::make_shared<Conv2d>(
+              Conv2dOptions{.in = inplanes, .out = planes * expansion, .kernel = 1, .stride = stride, .bias = false}),
           std::make_shared<BatchNorm2d>(planes * expansion)});
     auto layer = std::make_shared<Sequential>();
     for (int b = 0; b < it->second[size_t(i)]; ++b) {

@@ -53,7 +53,7 @@ int main(int argc, char** argv) try {
   // encoder's momentum and the queue length scaled to this short run (mdp/run_scaling.h).
   PretrainStepOptions o;
   o.method = PretrainMethod::MDP;
-  o.backbone = {18, {false, true, true}, false, 0.5, 1000, false};
+  o.backbone = {.depth = 18, .replace_stride_with_dilation = {false, true, true}, .width = 0.5, .include_top = false};
   o.dim = 64;
   RunTimeConstants scaled = scaled_to_run(iters, batch_size);
   o.key_momentum = scaled.key_momentum;

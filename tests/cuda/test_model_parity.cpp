@@ -111,7 +111,7 @@ BOOST_AUTO_TEST_SUITE(model_parity)
 
 BOOST_AUTO_TEST_CASE(resnet50_eval_logits) {
   cuda::set_allow_tf32(false);
-  ResNetConfig cfg{50, {false, false, false}, false, 1.0, 1000, true};
+  ResNetConfig cfg{.depth = 50};
   manual_seed(0);
   ResNet init(cfg);
   Tensor x = randn({2, 3, 64, 64}, DType::Float32, 1);

@@ -50,7 +50,7 @@ BOOST_AUTO_TEST_CASE(ranks_hold_identical_networks_and_banks) {
 
   manual_seed(uint64_t(world.rank()));  // different initial weights: the broadcast must make them equal
   PretrainStepOptions o;
-  o.backbone = {18, {false, true, true}, false, 0.125, 1000, false};
+  o.backbone = {.depth = 18, .replace_stride_with_dilation = {false, true, true}, .width = 0.125, .include_top = false};
   o.dim = 16;
   o.bank.queue_length = 4;  // full queues: the order of the pushes matters
   o.key_momentum = 0.9;

@@ -36,7 +36,7 @@ std::shared_ptr<data::LabelSpace> tiny_label_space() {
 PretrainStepOptions tiny_options(PretrainMethod method) {
   PretrainStepOptions o;
   o.method = method;
-  o.backbone = {18, {false, true, true}, false, 0.125, 1000, false};
+  o.backbone = {.depth = 18, .replace_stride_with_dilation = {false, true, true}, .width = 0.125, .include_top = false};
   o.dim = 16;
   o.head_channels = 8;
   o.bank.queue_length = 8;

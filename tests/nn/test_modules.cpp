@@ -35,7 +35,7 @@ fs::path temp_dir() {
   return d;
 }
 ResNetConfig small_resnet(std::array<bool, 3> dil = {false, false, false}) {
-  return ResNetConfig{18, dil, false, 0.25, 10, true};
+  return ResNetConfig{.depth = 18, .replace_stride_with_dilation = dil, .width = 0.25, .num_classes = 10};
 }
 }  // namespace
 
@@ -46,34 +46,52 @@ BOOST_AUTO_TEST_CASE(names_and_order_as_pytorch) {
   BOOST_TEST(names(s.state_dict()) == (std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias",
                                                                  "1.running_mean", "1.running_var", "1.num_batches_tracked"}));
   BOOST_TEST(names(s.named_parameters()).size() == 4u);
-  ResNet r(ResNetConfig{50, {false, true, true}, false, 1.0, 1000, true});
+  ResNet r(ResNetConfig{.depth = 50, .replace_stride_with_dilation = {false, true, true}});
   auto sd = r.state_dict();
   BOOST_TEST(sd.front().first == "conv1.weight");
   BOOST_TEST(has(sd, "layer3.5.bn3.running_var"));
   BOOST_TEST(has(sd, "layer4.0.downsample.0.weight"));
   BOOST_TEST(has(sd, "fc.bias"));
   BOOST_TEST(r.num_parameters() == 25557032);  // torchvision resnet50
-  ResNet v1c(ResNetConfig{50, {false, true, true}, true, 1.0, 1000, false});
+  ResNet v1c(ResNetConfig{
+      .depth = 50, .replace_stride_with_dilation = {false, true, true}, .deep_stem = true, .include_top = false});
   BOOST_TEST(has(v1c.state_dict(), "stem.0.weight"));
   BOOST_TEST(has(v1c.state_dict(), "stem.7.running_mean"));
   BOOST_TEST(!has(v1c.state_dict(), "fc.weight"));
 }
 
 BOOST_AUTO_TEST_CASE(deeplab_layouts) {
-  DeepLabV3 tv(DeepLabV3Config{SegLayout::Torchvision, {50, {false, true, true}, false, 1.0, 1000, false}, 21, true, -1});
+  DeepLabV3 tv(DeepLabV3Config{
+      .layout = SegLayout::Torchvision,
+      .backbone = ResNetConfig{.depth = 50, .replace_stride_with_dilation = {false, true, true}, .include_top = false},
+      .num_classes = 21,
+      .aux_head = true,
+      .channels = -1});
   auto sd = tv.state_dict();
   for (const char* n : {"backbone.layer4.2.conv3.weight", "classifier.0.convs.0.0.weight", "classifier.0.convs.3.1.running_mean",
                         "classifier.0.convs.4.1.weight", "classifier.0.project.0.weight", "classifier.4.bias",
                         "aux_classifier.0.weight", "aux_classifier.4.weight"})
     BOOST_TEST(has(sd, n), n);
   BOOST_TEST(tv.num_parameters() == 42004074);  // torchvision deeplabv3_resnet50(num_classes=21, aux_loss=True)
-  DeepLabV3 mm(DeepLabV3Config{SegLayout::MMSeg, {50, {false, true, true}, false, 1.0, 1000, false}, 150, true, -1});
+  DeepLabV3 mm(DeepLabV3Config{
+      .layout = SegLayout::MMSeg,
+      .backbone = ResNetConfig{.depth = 50, .replace_stride_with_dilation = {false, true, true}, .include_top = false},
+      .num_classes = 150,
+      .aux_head = true,
+      .channels = -1});
   for (const char* n : {"decode_head.image_pool.1.conv.weight", "decode_head.aspp_modules.0.conv.weight",
                         "decode_head.aspp_modules.3.bn.running_var", "decode_head.bottleneck.conv.weight",
                         "decode_head.conv_seg.weight", "auxiliary_head.convs.0.conv.weight", "auxiliary_head.conv_seg.bias"})
     BOOST_TEST(has(mm.state_dict(), n), n);
   // shapes: small backbone, output at the input size, stride 8 features
-  DeepLabV3 small(DeepLabV3Config{SegLayout::MMSeg, {18, {false, true, true}, false, 0.25, 1000, false}, 5, true, 32});
+  DeepLabV3 small(DeepLabV3Config{
+      .layout = SegLayout::MMSeg,
+      .backbone =
+          ResNetConfig{
+              .depth = 18, .replace_stride_with_dilation = {false, true, true}, .width = 0.25, .include_top = false},
+      .num_classes = 5,
+      .aux_head = true,
+      .channels = 32});
   small.eval();
   NoGradGuard ng;
   SegOutputs o = small.forward_all(test::randn({2, 3, 40, 48}));
@@ -107,14 +125,14 @@ BOOST_AUTO_TEST_CASE(train_eval_freeze_dtype) {
   bool int_kept = false;
   for (auto& [n, t] : r.state_dict()) if (n == "bn1.num_batches_tracked") int_kept = t.dtype() == DType::Int64;
   BOOST_TEST(int_kept);
-  BOOST_TEST(throws_with([&] { ResNet bad(ResNetConfig{42}); }, {"depth 42"}));
+  BOOST_TEST(throws_with([&] { ResNet bad(ResNetConfig{.depth = 42}); }, {"depth 42"}));
   Conv2d c(3, 4, 3);
   BOOST_TEST(throws_with([&] { c(test::randn({1, 5, 8, 8})); }, {"Conv2d(3 -> 4)", "[1, 5, 8, 8]"}));
 }
 
 BOOST_AUTO_TEST_CASE(torchvision_initialisation) {
   manual_seed(3);
-  ResNet r(ResNetConfig{50, {false, false, false}, false, 1.0, 1000, true});
+  ResNet r(ResNetConfig{.depth = 50});
   for (auto& [n, t] : r.named_parameters()) {
     if (n == "layer4.0.conv2.weight") {  // kaiming normal, fan_out = 512 * 3 * 3
       double sd = std::sqrt(ops::var(ops::flatten(t), {0}).item());
@@ -140,7 +158,7 @@ BOOST_AUTO_TEST_CASE(batchnorm_updates_running_stats_only_in_training) {
 // Sequential runs BatchNorm2d + ReLU as one fused op: the same output, gradients and running statistics
 // as conv -> batch_norm -> relu called one by one, and the summary still lists both layers.
 BOOST_AUTO_TEST_CASE(sequential_fuses_batchnorm_relu) {
-  auto conv = std::make_shared<Conv2d>(3, 4, 3, 1, 1, 1, 1, false);
+  auto conv = std::make_shared<Conv2d>(Conv2dOptions{.in = 3, .out = 4, .kernel = 3, .padding = 1, .bias = false});
   auto bn = std::make_shared<BatchNorm2d>(4);
   Sequential s({conv, bn, std::make_shared<ReLU>()});
   Tensor x = test::randn({2, 3, 6, 6});
@@ -165,7 +183,7 @@ BOOST_AUTO_TEST_CASE(sequential_fuses_batchnorm_relu) {
 }
 
 BOOST_AUTO_TEST_CASE(summary_table) {
-  ResNet r(ResNetConfig{50, {false, false, false}, false, 1.0, 1000, true});
+  ResNet r(ResNetConfig{.depth = 50});
   ModelSummary s = summarize(r, {1, 3, 224, 224});
   BOOST_TEST(s.total_params == 25557032);
   BOOST_TEST(std::fabs(double(s.total_flops) / 8.18e9 - 1) < 0.03);  // ~4.1 GMACs, as commonly quoted
@@ -239,7 +257,14 @@ BOOST_AUTO_TEST_CASE(optimizer_state_resumes_exactly) {
 }
 
 BOOST_AUTO_TEST_CASE(param_groups_and_clipping) {
-  DeepLabV3 d(DeepLabV3Config{SegLayout::MMSeg, {18, {false, true, true}, false, 0.25, 1000, false}, 5, false, 16});
+  DeepLabV3 d(DeepLabV3Config{
+      .layout = SegLayout::MMSeg,
+      .backbone =
+          ResNetConfig{
+              .depth = 18, .replace_stride_with_dilation = {false, true, true}, .width = 0.25, .include_top = false},
+      .num_classes = 5,
+      .aux_head = false,
+      .channels = 16});
   ParamGroupRules rules{true, {"decode_head."}, 10.0};
   auto groups = make_param_groups(d, rules);
   BOOST_TEST(groups.size() == 4u);
@@ -304,14 +329,15 @@ BOOST_AUTO_TEST_CASE(weights_round_trip_and_strict_errors) {
     BOOST_TEST(ops::to_vector(a.state_dict()[i].second) == ops::to_vector(b.state_dict()[i].second));
   for (auto& e : fs::directory_iterator(dir)) BOOST_TEST(e.path().string().find(".tmp") == std::string::npos);
 
-  ResNet other(ResNetConfig{18, {false, false, false}, false, 0.25, 7, true});  // fc differs
+  ResNet other(ResNetConfig{.depth = 18, .width = 0.25, .num_classes = 7});  // fc differs
   BOOST_TEST(throws_with([&] { load_weights(other, path); }, {"does not fit", "shape mismatch", "fc.weight", "[10, 128]", "[7, 128]"}));
   LoadReport lenient = load_weights(other, path, {false, "", {}, {}});
   BOOST_TEST(lenient.shape_mismatch.size() == 2u);
   BOOST_TEST(lenient.loaded.size() == other.state_dict().size() - 2);
 
   // a bare backbone file loads into DeepLabV3's backbone through a prefix map
-  DeepLabV3 d(DeepLabV3Config{SegLayout::MMSeg, small_resnet({false, true, true}), 5, false, 16});
+  DeepLabV3 d(DeepLabV3Config{
+      .layout = SegLayout::MMSeg, .backbone = small_resnet({false, true, true}), .num_classes = 5, .channels = 16});
   LoadReport pr = load_weights(d, path, {false, "", {{"", "backbone."}}, {"backbone."}});
   BOOST_TEST(pr.missing.empty());
   BOOST_TEST(pr.unexpected.size() == 2u);  // fc.weight, fc.bias

@@ -59,7 +59,7 @@ BOOST_AUTO_TEST_SUITE(torchvision_parity)
 
 BOOST_AUTO_TEST_CASE(resnet50_eval_logits) {
   std::string path = ref("resnet50.safetensors");
-  ResNet model(ResNetConfig{50, {false, false, false}, false, 1.0, 1000, true});
+  ResNet model(ResNetConfig{.depth = 50});
   LoadReport r = load_weights(model, path, {true, "weights.", {}, {}});
   BOOST_TEST(r.loaded.size() == model.state_dict().size());
   model.eval();
@@ -69,7 +69,7 @@ BOOST_AUTO_TEST_CASE(resnet50_eval_logits) {
 }
 
 BOOST_AUTO_TEST_CASE(exported_state_dict_loads_without_renaming) {
-  ResNet model(ResNetConfig{18, {false, false, false}, false, 1.0, 1000, true});
+  ResNet model(ResNetConfig{.depth = 18});
   LoadReport r = load_weights(model, ref("resnet18_export.safetensors"));  // strict, no options
   BOOST_TEST(r.loaded.size() == model.state_dict().size());
 }
