@@ -1,6 +1,7 @@
 // train.cpp: the supervised training loop and evaluation command. The loop, top to bottom:
-// batch from the loader -> model forward -> cross-entropy -> backward -> optimizer step (schedule,
-// clipping, accumulation) -> log line / JSONL -> periodic evaluation and checkpoint.
+// micro-batches from the loader -> the schedule's learning rate -> mdp::TrainStep (mdp/train_step.h:
+// forward, cross-entropy, backward, gradient all-reduce, clipping, optimizer step) -> log line / JSONL ->
+// periodic evaluation and checkpoint.
 #include "apps/train.h"
 
 #include <cmath>
@@ -13,6 +14,7 @@
 #include "apps/progress.h"
 #include "autograd/autocast.h"
 #include "mdp/json.h"
+#include "mdp/train_step.h"
 #include "data/loader.h"
 #include "nn/checkpoint.h"
 #include "nn/data_parallel.h"
@@ -262,48 +264,29 @@ int train_main(int argc, char** argv) {
   Progress progress(c.i("train.iters"), start, c.i("train.log_interval"));
   int64_t iters = c.i("train.iters"), accumulate = c.i("train.accumulate");
   int64_t eval_every = c.i("train.eval_interval"), ckpt_every = c.i("train.checkpoint_interval");
-  data::Batch batch;
-  nn::GradientReducer reducer(model, world);  // DDP's buckets and hooks
+  TrainStep step(model, *opt, {.device = dev, .bf16 = bf16, .aux_weight = c.f("train.aux_weight"),
+                               .grad_clip = c.f("train.grad_clip"), .world = &world});
+  std::vector<data::Batch> batches(static_cast<size_t>(accumulate));  // one iteration's micro-batches
   double sync_seconds = 0;  // waiting for the gradient all-reduces after backward
   int64_t sync_bytes = 0, sync_buckets = 0, sync_overlapped = 0;
   for (int64_t it = start + 1; it <= iters; ++it) {
-    double lr = schedule.at(it - 1);
-    opt->set_lr(lr);
-    opt->zero_grad();
     if (frozen) model.backbone().eval();  // (again after each evaluation, which restores train mode)
-    double loss_sum = 0;
-    int64_t images = 0;
     Allocator& alloc = allocator_for(dev);
     if (it == start + 1) alloc.reset_peak();
     int64_t before = alloc.stats().current_bytes;
-    for (int64_t micro = 0; micro < accumulate; ++micro) {
-      while (!loader.next(batch)) {}
-      Tensor x = ops::to(batch.images, dev), y = ops::to(batch.labels, dev);
-      nn::SegOutputs out;
-      {
-        AutocastGuard autocast(bf16);  // bf16 mixed precision: the forward's convolutions and matmuls
-        out = model.forward_all(x);
-      }
-      Tensor loss = cross_entropy(out.out, y, Tensor(), batch.ignore_index);
-      if (out.aux.defined()) loss = add(loss, mul(cross_entropy(out.aux, y, Tensor(), batch.ignore_index), c.f("train.aux_weight")));
-      double lv = loss.item();
-      MDP_CHECK(std::isfinite(lv), "mdp train: the loss became {} at iteration {} (lower train.lr?)", lv, it);
-      if (micro == accumulate - 1) reducer.prepare_for_backward();  // the all-reduces overlap the last backward
-      backward(accumulate > 1 ? mul(loss, 1.0 / double(accumulate)) : loss);
-      loss_sum += lv;
-      images += batch.size();
-    }
-    nn::GradientSyncStats sync = reducer.finish();  // every gradient the mean over the ranks (nothing with one)
-    sync_seconds += sync.wait_seconds;
-    sync_bytes = sync.bytes;
-    sync_buckets = sync.buckets;
-    sync_overlapped = sync.started_during_backward;
-    if (c.f("train.grad_clip") > 0) nn::clip_grad_norm(model.parameters(), c.f("train.grad_clip"));
-    opt->step();
+    for (data::Batch& b : batches)
+      while (!loader.next(b)) {}
+    const double lr = schedule.at(it - 1);
+    TrainStepResult r = step.run(batches, lr, it);  // forward, loss, backward, all-reduce, clip, optimizer step
+    sync_seconds += r.sync.wait_seconds;
+    sync_bytes = r.sync.bytes;
+    sync_buckets = r.sync.buckets;
+    sync_overlapped = r.sync.started_during_backward;
     if (it == start + 1)
       progress.message(fmt::format("memory: activations at batch {}: {} (peak {} total)", lo.batch_size,
                                    bytes(alloc.stats().peak_bytes - before), bytes(alloc.stats().peak_bytes)));
-    double loss = loss_sum / double(accumulate);
+    double loss = r.loss;
+    int64_t images = r.images;
     if (world.size() > 1) {  // the mean over ranks, and every rank's images
       Tensor t = ops::from_vector({loss, double(images)}, {2}, DType::Float64);
       world.all_reduce_sum(t);

@@ -67,7 +67,7 @@ __device__ A unary_op(ops::UnaryOp op, A x) {
     case ops::UnaryOp::Abs: return fabs(x);
     case ops::UnaryOp::Sigmoid: return A(1) / (A(1) + exp(-x));
     case ops::UnaryOp::Tanh: return tanh(x);
-    case ops::UnaryOp::Relu: return x > A(0) ? x : A(0);
+    case ops::UnaryOp::Relu: return x <= A(0) ? A(0) : x;  // NaN stays NaN
     case ops::UnaryOp::Square: return x * x;
     case ops::UnaryOp::Sign: return A((x > A(0)) - (x < A(0)));
   }

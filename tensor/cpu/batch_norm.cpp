@@ -62,12 +62,12 @@ void normalize_plane(int64_t S, const T* p, const T* r, T* q, A scale, A shift, 
   if (r) {
     for_plane(S, [=](int64_t i) {
       A v = cast<A>(p[i]) * scale + shift + cast<A>(r[i]);
-      q[i] = cast<T>(v > A(0) ? v : A(0));
+      q[i] = cast<T>(v <= A(0) ? A(0) : v);  // NaN stays NaN, as torch.relu
     });
   } else if (relu) {
     for_plane(S, [=](int64_t i) {
       A v = cast<A>(p[i]) * scale + shift;
-      q[i] = cast<T>(v > A(0) ? v : A(0));
+      q[i] = cast<T>(v <= A(0) ? A(0) : v);  // NaN stays NaN, as torch.relu
     });
   } else {
     for_plane(S, [=](int64_t i) { q[i] = cast<T>(cast<A>(p[i]) * scale + shift); });

@@ -81,7 +81,7 @@ void with_unary(ops::UnaryOp op, G&& g) {
     case ops::UnaryOp::Abs: return g([](A x) { return A(std::fabs(x)); });
     case ops::UnaryOp::Sigmoid: return g([](A x) { return A(1) / (A(1) + A(std::exp(-x))); });
     case ops::UnaryOp::Tanh: return g([](A x) { return A(std::tanh(x)); });
-    case ops::UnaryOp::Relu: return g([](A x) { return x > A(0) ? x : A(0); });
+    case ops::UnaryOp::Relu: return g([](A x) { return x <= A(0) ? A(0) : x; });  // NaN stays NaN
     case ops::UnaryOp::Square: return g([](A x) { return x * x; });
     case ops::UnaryOp::Sign: return g([](A x) { return A((x > A(0)) - (x < A(0))); });
   }

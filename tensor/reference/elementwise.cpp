@@ -31,7 +31,7 @@ double apply_unary(ops::UnaryOp op, double x) {
     case ops::UnaryOp::Abs: return std::fabs(x);
     case ops::UnaryOp::Sigmoid: return 1.0 / (1.0 + std::exp(-x));
     case ops::UnaryOp::Tanh: return std::tanh(x);
-    case ops::UnaryOp::Relu: return x > 0 ? x : 0.0;
+    case ops::UnaryOp::Relu: return x <= 0 ? 0.0 : x;  // NaN stays NaN, as torch.relu
     case ops::UnaryOp::Square: return x * x;
     case ops::UnaryOp::Sign: return double((x > 0) - (x < 0));
   }

@@ -55,6 +55,23 @@ BOOST_AUTO_TEST_CASE(fused_batch_norm_relu_is_its_composition) {
   close(fused.y, ops::unary(ops::UnaryOp::Relu, ops::add(plain.y, r)), 1e-6, 1e-6, "fused vs composed on cpu");
 }
 
+// ReLU keeps NaN, as torch.relu does, on both backends and inside the fused batch norm, so a diverged
+// activation reaches the loss (where `mdp train` stops) instead of turning into zeros.
+BOOST_AUTO_TEST_CASE(relu_keeps_nan) {
+  Tensor x = ops::from_vector({NAN, -1.0, 2.0, 0.0}, {1, 4, 1, 1});
+  for (bool ref : {false, true}) {
+    std::optional<ReferenceScope> scope;
+    if (ref) scope.emplace();
+    std::vector<double> y = ops::to_vector(ops::unary(ops::UnaryOp::Relu, x));
+    BOOST_TEST(std::isnan(y[0]), (ref ? "reference" : "cpu"));
+    BOOST_TEST(y[1] == 0.0);
+    BOOST_TEST(y[2] == 2.0);
+    Tensor batch = ops::from_vector({NAN, 1.0, 2.0, 3.0}, {4, 1, 1, 1});  // one channel: its statistics are NaN
+    auto f = ops::batch_norm_relu(batch, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5, Tensor());
+    BOOST_TEST(std::isnan(ops::to_vector(f.y)[1]), (ref ? "reference" : "cpu") << " fused");
+  }
+}
+
 BOOST_AUTO_TEST_CASE(mixed_precision_refusals) {
   BOOST_TEST(throws_with([] { ops::conv2d(ops::zeros({1, 1, 3, 3}), ops::zeros({1, 1, 1, 1}), Tensor(), {}, DType::BFloat16); },
                          {"conv2d", "bfloat16 result from float32 inputs"}));
