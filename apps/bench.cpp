@@ -64,7 +64,7 @@ Workload supervised(std::shared_ptr<nn::Module> model, bool train, const Shape& 
     };
     return w;
   }
-  auto opt = std::make_shared<nn::SGD>(nn::make_param_groups(*model), nn::SGDOptions{0.01, 0.9, 0, 1e-4, false});
+  auto opt = std::make_shared<nn::SGD>(nn::make_param_groups(*model), nn::SGDOptions{.lr = 0.01, .momentum = 0.9, .weight_decay = 1e-4});
   auto reducer = std::make_shared<nn::GradientReducer>(*model, world);
   w.step = [model, opt, x, y, reducer] {
     opt->zero_grad();
@@ -94,7 +94,7 @@ Workload pretraining(int64_t B, int64_t S, Device dev) {
   k->set_frozen(true);
   q->to(dev);
   k->to(dev);
-  auto opt = std::make_shared<nn::SGD>(nn::make_param_groups(*q), nn::SGDOptions{0.01, 0.9, 0, 5e-4, false});
+  auto opt = std::make_shared<nn::SGD>(nn::make_param_groups(*q), nn::SGDOptions{.lr = 0.01, .momentum = 0.9, .weight_decay = 5e-4});
   auto bank = std::make_shared<PrototypeBank>(PrototypeBankOptions{C, D, "queue", 4096, 0.99}, dev);
   Tensor x = ops::to(ops::randn({B, 3, S, S}), dev), y = ops::to(ops::randint(0, C, {B, S / 8, S / 8}), dev);
   {  // a filled bank, as the peer's random prototypes

@@ -259,9 +259,9 @@ int pretrain_main(int argc, char** argv) {
   auto make_optimizer = [&]() -> std::unique_ptr<nn::Optimizer> {
     if (c.s("train.optimizer") == "adamw")
       return std::make_unique<nn::AdamW>(nn::make_param_groups(net),
-                                         nn::AdamWOptions{c.f("train.lr"), 0.9, 0.999, 1e-8, c.f("train.weight_decay")});
+                                         nn::AdamWOptions{.lr = c.f("train.lr"), .weight_decay = c.f("train.weight_decay")});
     return std::make_unique<nn::SGD>(nn::make_param_groups(net),
-                                     nn::SGDOptions{c.f("train.lr"), c.f("train.momentum"), 0, c.f("train.weight_decay"), false});
+                                     nn::SGDOptions{.lr = c.f("train.lr"), .momentum = c.f("train.momentum"), .weight_decay = c.f("train.weight_decay")});
   };
   std::unique_ptr<nn::Optimizer> opt = make_optimizer();
   auto schedule_for = [&](const Stage& st) {

@@ -181,10 +181,10 @@ int train_main(int argc, char** argv) {
   std::unique_ptr<nn::Optimizer> opt;
   if (c.s("train.optimizer") == "sgd")
     opt = std::make_unique<nn::SGD>(nn::make_param_groups(model, rules),
-                                    nn::SGDOptions{c.f("train.lr"), c.f("train.momentum"), 0, c.f("train.weight_decay"), false});
+                                    nn::SGDOptions{.lr = c.f("train.lr"), .momentum = c.f("train.momentum"), .weight_decay = c.f("train.weight_decay")});
   else if (c.s("train.optimizer") == "adamw")
     opt = std::make_unique<nn::AdamW>(nn::make_param_groups(model, rules),
-                                      nn::AdamWOptions{c.f("train.lr"), 0.9, 0.999, 1e-8, c.f("train.weight_decay")});
+                                      nn::AdamWOptions{.lr = c.f("train.lr"), .weight_decay = c.f("train.weight_decay")});
   else throw Error(fmt::format("config: train.optimizer '{}' is not sgd or adamw", c.s("train.optimizer")));
   nn::LrScheduleConfig sc;
   sc.policy = c.s("train.schedule");

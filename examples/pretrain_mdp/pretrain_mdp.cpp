@@ -61,7 +61,7 @@ int main(int argc, char** argv) try {
   o.mix = {0.25, 0.25, false, 255};  // region (CutMix) and pixel (ClassMix) mixing across datasets
   PretrainStep step(o, labels);
 
-  nn::AdamW opt(nn::make_param_groups(step.trained()), nn::AdamWOptions{1e-3, 0.9, 0.999, 1e-8, 0.01});
+  nn::AdamW opt(nn::make_param_groups(step.trained()), nn::AdamWOptions{.lr = 1e-3, .weight_decay = 0.01});
   nn::LrScheduleConfig sc;
   sc.base_lr = 1e-3;
   sc.min_lr = 1e-5;

@@ -62,7 +62,7 @@ int main(int argc, char** argv) try {
   nn::DeepLabV3 model(cfg);
   model.train();
 
-  nn::AdamW opt(nn::make_param_groups(model), nn::AdamWOptions{1e-3, 0.9, 0.999, 1e-8, 0.01});
+  nn::AdamW opt(nn::make_param_groups(model), nn::AdamWOptions{.lr = 1e-3, .weight_decay = 0.01});
   nn::LrScheduleConfig sc;
   sc.policy = "poly";
   sc.base_lr = 1e-3;

@@ -60,7 +60,7 @@ BOOST_AUTO_TEST_CASE(ranks_hold_identical_networks_and_banks) {
   nn::convert_sync_batchnorm(step.trained());
   nn::broadcast_parameters(step.trained(), world);
   step.copy_query_to_key();
-  nn::AdamW opt(nn::make_param_groups(step.trained()), nn::AdamWOptions{1e-3, 0.9, 0.999, 1e-8, 0.01});
+  nn::AdamW opt(nn::make_param_groups(step.trained()), nn::AdamWOptions{.lr = 1e-3, .weight_decay = 0.01});
   data::LoaderOptions lo;
   lo.batch_size = 2;
   lo.num_workers = 0;

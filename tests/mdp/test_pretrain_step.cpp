@@ -55,7 +55,7 @@ std::unique_ptr<data::Loader> tiny_loader(std::shared_ptr<data::LabelSpace> ls) 
 }
 
 std::unique_ptr<nn::Optimizer> adamw(nn::Module& net) {
-  return std::make_unique<nn::AdamW>(nn::make_param_groups(net), nn::AdamWOptions{1e-3, 0.9, 0.999, 1e-8, 0.01});
+  return std::make_unique<nn::AdamW>(nn::make_param_groups(net), nn::AdamWOptions{.lr = 1e-3, .weight_decay = 0.01});
 }
 
 double max_abs_diff(const Tensor& a, const Tensor& b) {

@@ -41,7 +41,7 @@ BOOST_AUTO_TEST_CASE(learns_a_fixed_batch) {
   manual_seed(3);
   nn::DeepLabV3 model(small_model());
   model.train();
-  nn::AdamW opt(nn::make_param_groups(model), nn::AdamWOptions{1e-2, 0.9, 0.999, 1e-8, 0.0});
+  nn::AdamW opt(nn::make_param_groups(model), nn::AdamWOptions{.lr = 1e-2, .weight_decay = 0.0});
   TrainStep step(model, opt, {.aux_weight = 0.4, .grad_clip = 10});
   std::vector<data::Batch> batches{batch_of(1)};
   double first = 0, last = 0;
@@ -64,8 +64,8 @@ BOOST_AUTO_TEST_CASE(accumulation_averages_the_micro_batches) {
   copy_weights(b, a);
   a.eval();
   b.eval();
-  nn::SGD oa(nn::make_param_groups(a), nn::SGDOptions{0.1, 0.0, 0, 0.0, false});
-  nn::SGD ob(nn::make_param_groups(b), nn::SGDOptions{0.1, 0.0, 0, 0.0, false});
+  nn::SGD oa(nn::make_param_groups(a), nn::SGDOptions{.lr = 0.1, .momentum = 0.0, .weight_decay = 0.0});
+  nn::SGD ob(nn::make_param_groups(b), nn::SGDOptions{.lr = 0.1, .momentum = 0.0, .weight_decay = 0.0});
   TrainStep sa(a, oa, {}), sb(b, ob, {});
   data::Batch x = batch_of(5, 1), y = batch_of(6, 1), both = batch_of(5, 2);
   both.images = ops::cat({x.images, y.images}, 0);
@@ -81,7 +81,7 @@ BOOST_AUTO_TEST_CASE(accumulation_averages_the_micro_batches) {
 BOOST_AUTO_TEST_CASE(refusals) {
   manual_seed(5);
   nn::DeepLabV3 model(small_model());
-  nn::SGD opt(nn::make_param_groups(model), nn::SGDOptions{0.1, 0.9, 0, 0.0, false});
+  nn::SGD opt(nn::make_param_groups(model), nn::SGDOptions{.lr = 0.1, .momentum = 0.9, .weight_decay = 0.0});
   TrainStep step(model, opt, {});
   BOOST_TEST(throws_with([&] { step.run({}, 0.1, 7); }, {"no batch for iteration 7"}));
   data::Batch bad = batch_of(1);

@@ -224,8 +224,8 @@ BOOST_AUTO_TEST_CASE(optimizer_state_resumes_exactly) {
   for (bool use_adam : {false, true}) {
     BOOST_TEST_CONTEXT((use_adam ? "adamw" : "sgd")) {
       auto make = [&](Linear& l) -> std::unique_ptr<Optimizer> {
-        if (use_adam) return std::make_unique<AdamW>(make_param_groups(l), AdamWOptions{0.01, 0.9, 0.999, 1e-8, 0.1});
-        return std::make_unique<SGD>(make_param_groups(l), SGDOptions{0.1, 0.9, 0, 0.01, false});
+        if (use_adam) return std::make_unique<AdamW>(make_param_groups(l), AdamWOptions{.lr = 0.01, .weight_decay = 0.1});
+        return std::make_unique<SGD>(make_param_groups(l), SGDOptions{.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01});
       };
       auto steps = [](Linear& l, Optimizer& o, int from, int to) {
         for (int i = from; i < to; ++i) {
