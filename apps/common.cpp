@@ -348,7 +348,15 @@ void trim_log(const std::string& path, int64_t last_iter) {
     const std::string line = text.substr(at, end - at);
     at = end + 1;
     ++n;
-    if (!line.empty() && iter_of(parse_json(line, fmt::format("{} line {}", path, n)), path) <= last_iter) kept += line + "\n";
+    if (line.empty()) continue;
+    Json j;
+    try {
+      j = parse_json(line, fmt::format("{} line {}", path, n));
+    } catch (const Error&) {  // not JSON (older logs wrote `"mIoU": nan`): kept, its iteration unknown
+      kept += line + "\n";
+      continue;
+    }
+    if (iter_of(j, path) <= last_iter) kept += line + "\n";
   }
   write_text_atomically(path, kept);
 }
@@ -361,7 +369,12 @@ LogSeries read_log_series(const std::string& path, const std::string& key) {
     ++n;
     if (text.empty()) continue;
     const std::string what = fmt::format("{} line {}", path, n);
-    Json line = parse_json(text, what);
+    Json line;
+    try {
+      line = parse_json(text, what);
+    } catch (const Error&) {  // not JSON (older logs wrote `"mIoU": nan`; a write cut by a kill): no point
+      continue;
+    }
     int64_t it = iter_of(line, what);
     double v = json_number_field(line, key, what);
     if (it < 0 || std::isnan(v)) continue;  // not logged (or undefined) at that iteration

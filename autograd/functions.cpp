@@ -21,7 +21,7 @@ Tensor masked(const Tensor& mask, const Tensor& g) { return ops::where(mask, g, 
 // An op with one input and one output whose gradient is g * dfdx(x, y).
 Tensor unary_op(const char* name, ops::UnaryOp op, const Tensor& x, std::function<Tensor(const Tensor&, const Tensor&, const Tensor&)> grad) {
   Tensor y = ops::unary(op, x);
-  record(name, {x}, {y}, [x, y, grad](G g) -> TensorList { return {grad(g[0], x, y)}; });
+  record(name, {x}, {y}, [x, y = detach(y), grad](G g) -> TensorList { return {grad(g[0], x, y)}; });
   return y;
 }
 }  // namespace
@@ -55,7 +55,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 
 Tensor div(const Tensor& a, const Tensor& b) {
   Tensor y = ops::div(a, b);
-  record("div", {a, b}, {y}, [a, b, y](G g) -> TensorList {
+  record("div", {a, b}, {y}, [a, b, y = detach(y)](G g) -> TensorList {
     Tensor ga = ops::div(g[0], b);
     return {ops::sum_to(ga, a.shape()), ops::sum_to(ops::unary(ops::UnaryOp::Neg, ops::mul(ga, y)), b.shape())};
   });
@@ -397,7 +397,7 @@ Tensor batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias
   ops::BatchNormResult r =
       ops::batch_norm_relu(x, weight, bias, running_mean, running_var, training, momentum, eps, residual);
   record("batch_norm_relu", {x, weight, bias, residual}, {r.y},
-         [x, y = r.y, weight, mean = r.save_mean, invstd = r.save_invstd, training,
+         [x, y = detach(r.y), weight, mean = r.save_mean, invstd = r.save_invstd, training,
           has_residual = residual.defined()](G g) -> TensorList {
            ops::BatchNormGrads d =
                ops::batch_norm_relu_backward(g[0], y, x, weight, mean, invstd, training, has_residual);
@@ -450,13 +450,13 @@ Tensor resize_nearest(const Tensor& x, int64_t oh, int64_t ow) {
 
 Tensor softmax(const Tensor& x, int64_t dim) {
   Tensor y = ops::softmax(x, dim);
-  record("softmax", {x}, {y}, [y, dim](G g) -> TensorList { return {ops::softmax_backward(g[0], y, dim)}; });
+  record("softmax", {x}, {y}, [y = detach(y), dim](G g) -> TensorList { return {ops::softmax_backward(g[0], y, dim)}; });
   return y;
 }
 
 Tensor log_softmax(const Tensor& x, int64_t dim) {
   Tensor y = ops::log_softmax(x, dim);
-  record("log_softmax", {x}, {y}, [y, dim](G g) -> TensorList { return {ops::log_softmax_backward(g[0], y, dim)}; });
+  record("log_softmax", {x}, {y}, [y = detach(y), dim](G g) -> TensorList { return {ops::log_softmax_backward(g[0], y, dim)}; });
   return y;
 }
 
@@ -472,7 +472,7 @@ Tensor l2_normalize(const Tensor& x, int64_t dim, double eps) {
   Tensor norm = ops::unary(ops::UnaryOp::Sqrt, ops::sum(ops::mul(x, x), {dim}, true));
   Tensor d = ops::binary(ops::BinaryOp::Max, norm, eps);
   Tensor y = ops::div(x, d);
-  record("l2_normalize", {x}, {y}, [y, d, norm, dim, eps](G g) -> TensorList {
+  record("l2_normalize", {x}, {y}, [y = detach(y), d, norm, dim, eps](G g) -> TensorList {
     // ||x|| > eps: dx = (g - y <g, y>) / d;   otherwise d = eps is a constant: dx = g / eps
     Tensor proj = ops::mul(y, ops::sum(ops::mul(g[0], y), {dim}, true));
     Tensor above = ops::compare(ops::CompareOp::Gt, norm, eps);

@@ -78,6 +78,8 @@ struct NoGradGuard {
 // True when grad mode is on and any input requires a gradient.
 bool needs_grad(const TensorList& inputs);
 // Makes the outputs of an op children of a new FunctionNode over inputs (when needs_grad(inputs)).
+// A backward closure that needs an output keeps detach(output): the output itself points at the node
+// (grad_fn), so keeping it would make a cycle that leaks the graph when no backward runs.
 void record(const char* name, const TensorList& inputs, const TensorList& outputs, BackwardFn backward);
 
 // As torch.Tensor.register_post_accumulate_grad_hook: hook(leaf) runs each time a backward pass has

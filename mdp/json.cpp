@@ -15,7 +15,7 @@ std::string json_text(const Json& j) {
     std::string s = "{";
     for (auto it = j.begin(); it != j.end(); ++it) {
       if (it != j.begin()) s += ", ";
-      s += Json(it.key()).dump() + ": " + json_text(it.value());
+      s += Json(it.key()).dump(-1, ' ', false, Json::error_handler_t::replace) + ": " + json_text(it.value());
     }
     return s + "}";
   }
@@ -24,7 +24,8 @@ std::string json_text(const Json& j) {
     for (size_t i = 0; i < j.size(); ++i) s += (i ? ", " : "") + json_text(j[i]);
     return s + "]";
   }
-  return j.dump(-1, ' ', false, Json::error_handler_t::strict);  // strings UTF-8 as they are, NaN as null
+  // Strings as they are (invalid UTF-8, e.g. from a path in an error message, as U+FFFD), NaN as null.
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 Json json_number(double v, int decimals) {

@@ -1,7 +1,7 @@
 // json.h: the project's JSON files (log.jsonl lines, eval.json, results.json) written and read through
 // nlohmann-json (Debian's nlohmann-json3-dev, header only). Written in one layout that people and line
 // tools can read: `{"iter": 10, "loss": 0.52}` (", " and ": " between items, one line); a NaN or an
-// infinity is written as null. Read with an error naming the file (and line) and what is wrong.
+// infinity is written as null, bytes of a string that are not UTF-8 as U+FFFD. Read with an error naming the file (and line) and what is wrong.
 // Deliberately not here: the safetensors header, which tensor/safetensors.cpp parses with its own limits.
 #pragma once
 #include <string>

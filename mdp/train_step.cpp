@@ -33,7 +33,7 @@ TrainStepResult TrainStep::run(const std::vector<data::Batch>& batches, double l
     Tensor loss = cross_entropy(out.out, y, Tensor(), batch.ignore_index);
     if (out.aux.defined()) loss = add(loss, mul(cross_entropy(out.aux, y, Tensor(), batch.ignore_index), o_.aux_weight));
     const double lv = loss.item();
-    MDP_CHECK(std::isfinite(lv), "mdp train: the loss became {} at iteration {} (lower train.lr?)", lv, iteration);
+    MDP_CHECK(std::isfinite(lv), "training: the loss became {} at iteration {} (lower train.lr?)", lv, iteration);
     if (reducer_ && m == micro - 1) reducer_->prepare_for_backward();  // the all-reduces overlap the last backward
     backward(micro > 1 ? mul(loss, 1.0 / double(micro)) : loss);
     r.loss += lv;

@@ -5,13 +5,15 @@
 //   GradientReducer reducer(model, world);       // once: buckets of 1 MiB, then about 25 MiB; hooks on the parameters
 //   ... each step:
 //   reducer.prepare_for_backward();              // before the (last) backward of the step
-//   backward(loss);                              // a bucket's all-reduce starts as soon as its gradients are in
+//   backward(loss);                              // on CPU a bucket's all-reduce starts once its gradients are in
 //   reducer.finish();                            // waits for the rest; every .grad is now the mean over the ranks
 //
 // Buckets hold the parameters in reverse registration order (the order backward produces their gradients,
 // as DDP's) and start strictly in that order on every rank, so the ranks' collectives always match. A
 // parameter that got no gradient on some rank counts as zero there; one that got none on any rank keeps no
-// gradient (DDP's find_unused_parameters). With one rank every call returns at once.
+// gradient (DDP's find_unused_parameters); until finish() that parameter's bucket, and every later one,
+// cannot start (DDP can mark such parameters ready up front). On CUDA the buckets start in finish(), after
+// backward. With one rank every call returns at once.
 // Deliberately not here: gradients as views into the buckets (DDP copies too, unless asked not to),
 // bucket re-ordering after the first step, and compression hooks.
 #pragma once

@@ -15,7 +15,8 @@
 //
 // A rank that dies makes the MPI launcher stop the others (OpenMPI's default: "mpirun noticed that process
 // rank R ... exited"); an mdp::Error on one rank ends every rank through abort(). Deliberately not here:
-// groups other than the world, point-to-point messages, a transport of our own.
+// subgroups of some ranks (duplicate() gives the same ranks on a communicator of their own), point-to-point
+// messages, a transport of our own.
 #pragma once
 #include <memory>
 #include <string>

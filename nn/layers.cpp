@@ -122,7 +122,10 @@ Tensor Linear::forward(const Tensor& x) {
 }
 
 MaxPool2d::MaxPool2d(const MaxPool2dOptions& o) {
-  args = {{o.kernel, o.kernel}, {o.stride, o.stride}, {o.padding, o.padding}, o.ceil_mode, true};
+  const int64_t stride = o.stride == 0 ? o.kernel : o.stride;
+  MDP_CHECK(o.kernel > 0 && stride > 0 && o.padding >= 0, "MaxPool2d: invalid kernel {}, stride {} or padding {}", o.kernel,
+            o.stride, o.padding);
+  args = {{o.kernel, o.kernel}, {stride, stride}, {o.padding, o.padding}, o.ceil_mode, true};
 }
 
 Sequential::Sequential(std::vector<ModulePtr> modules) {

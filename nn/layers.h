@@ -77,7 +77,9 @@ class Identity : public Module {
 };
 
 struct MaxPool2dOptions {
-  int64_t kernel = 1, stride = 1, padding = 0;
+  int64_t kernel = 1;
+  int64_t stride = 0;  // 0: the kernel size, as torch.nn.MaxPool2d's default
+  int64_t padding = 0;
   bool ceil_mode = false;
 };
 

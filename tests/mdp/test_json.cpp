@@ -35,6 +35,15 @@ BOOST_AUTO_TEST_CASE(layout_numbers_and_strings) {
   BOOST_TEST(throws_with([&] { json_number_field(Json::array(), "x", "f"); }, {"f: expected a JSON object, found array"}));
 }
 
+// A string that is not UTF-8 (a path in an error message, say) is written with U+FFFD, not refused:
+// a results file must not be lost to one bad byte.
+BOOST_AUTO_TEST_CASE(invalid_utf8_is_replaced_not_refused) {
+  Json j = {{"failed", {std::string("cannot open /data/\xff.png")}}, {std::string("k\xfe"), 1}};
+  const std::string t = json_text(j);
+  BOOST_TEST(t.find("\"k\xef\xbf\xbd\": 1") != std::string::npos, t);  // U+FFFD in UTF-8
+  BOOST_TEST(parse_json(t, "t")["failed"][0].get<std::string>() == "cannot open /data/\xef\xbf\xbd.png");
+}
+
 BOOST_AUTO_TEST_CASE(errors_name_the_file_and_the_problem) {
   BOOST_TEST(throws_with([] { parse_json("{\"a\": 1,}", "log.jsonl line 2"); },
                          {"log.jsonl line 2: not valid JSON at byte 8", "syntax error while parsing object key"}));

@@ -130,6 +130,21 @@ BOOST_AUTO_TEST_CASE(train_eval_freeze_dtype) {
   BOOST_TEST(throws_with([&] { c(test::randn({1, 5, 8, 8})); }, {"Conv2d(3 -> 4)", "[1, 5, 8, 8]"}));
 }
 
+// The option structs keep torch.nn's defaults: MaxPool2d's stride is its kernel size unless given.
+BOOST_AUTO_TEST_CASE(layer_options_follow_torch_defaults) {
+  MaxPool2d p2(MaxPool2dOptions{.kernel = 2}), p3(MaxPool2dOptions{.kernel = 3, .stride = 2, .padding = 1});
+  BOOST_TEST(p2(test::randn({1, 1, 8, 8})).shape() == (Shape{1, 1, 4, 4}));
+  BOOST_TEST(p3(test::randn({1, 1, 8, 8})).shape() == (Shape{1, 1, 4, 4}));
+  BOOST_TEST(throws_with([] { MaxPool2d bad(MaxPool2dOptions{.kernel = 0}); }, {"MaxPool2d", "kernel 0"}));
+  Conv2d c(Conv2dOptions{.in = 4, .out = 6, .kernel = 3, .stride = 2, .padding = 1, .groups = 2, .bias = false});
+  BOOST_TEST(!c.bias.defined());
+  BOOST_TEST(c.weight.shape() == (Shape{6, 2, 3, 3}));
+  BOOST_TEST(c(test::randn({1, 4, 8, 8})).shape() == (Shape{1, 6, 4, 4}));
+  BOOST_TEST(throws_with([] { Conv2d bad(Conv2dOptions{.in = 4, .out = 6, .kernel = 3, .stride = 0}); }, {"Conv2d", "stride 0"}));
+  BatchNorm2d bn(3, {.affine = false});
+  BOOST_TEST(!bn.weight.defined());
+}
+
 BOOST_AUTO_TEST_CASE(torchvision_initialisation) {
   manual_seed(3);
   ResNet r(ResNetConfig{.depth = 50});
