@@ -24,59 +24,6 @@
 namespace mdp::apps {
 namespace fs = std::filesystem;
 
-std::vector<Key> data_keys() {
-  return {
-      {"data.dataset", Type::String, "generated", "voc | ade20k | cityscapes | coco-stuff | folder | generated"},
-      {"data.root", Type::String, "", "dataset root (generated: where it is written; empty = <work-dir>/data)"},
-      {"data.domain", Type::String, "shapes_c", "generated: which domain (shapes_a..c; world_a, world_b, world_c, world_i)"},
-      {"data.generated_size", Type::IntList, "[64, 64]", "generated: image width and height"},
-      {"data.generated_images", Type::IntList, "[200, 50]", "generated: train, val (and test) images per domain"},
-      {"data.seed", Type::Int, "0", "generated: rendering seed"},
-      // folder: each key set here overrides <root>/layout.txt; without that file they describe the layout.
-      {"data.image_dir", Type::String, "", "folder: images folder under the root (empty: layout.txt's, else images)"},
-      {"data.label_dir", Type::String, "", "folder: label maps folder under the root (empty: layout.txt's, else labels)"},
-      {"data.image_suffix", Type::String, "", "folder: image file ending, as _img.jpg (empty: layout.txt's, else .jpg)"},
-      {"data.label_suffix", Type::String, "", "folder: label file ending, as _gt.png (empty: layout.txt's, else .png)"},
-      {"data.split_file", Type::String, "", "folder: ids of a split, {split} replaced by it, as splits/{split}.txt (empty: layout.txt's, else every image)"},
-      {"data.classes_file", Type::String, "", "folder: class names, one per line (empty: layout.txt's)"},
-      {"data.num_classes", Type::Int, "0", "folder: classes named class_0.. when there is no classes file (0: layout.txt's)"},
-      {"data.reduce_zero_label", Type::String, "auto", "folder: auto (layout.txt's, else false) | true (0 is ignored, v -> v-1) | false"},
-      {"data.train_split", Type::String, "train", "training split"},
-      {"data.val_split", Type::String, "val", "evaluation split"},
-      {"data.scale", Type::IntList, "[2048, 512]", "RandomResize / test Resize scale (long side, short side)"},
-      {"data.ratio_range", Type::FloatList, "[0.5, 2.0]", "RandomResize ratio range"},
-      {"data.crop", Type::IntList, "[512, 512]", "RandomCrop size (height, width)"},
-      {"data.cat_max_ratio", Type::Float, "0.75", "RandomCrop: largest share of one class in a crop"},
-      {"data.flip", Type::Float, "0.5", "RandomFlip probability"},
-      {"data.photometric", Type::Bool, "true", "PhotoMetricDistortion"},
-      {"data.workers", Type::Int, "2", "loader threads"},
-      {"data.repeat", Type::Int, "1", "repeat the training split this many times per epoch (MMSeg RepeatDataset)"},
-  };
-}
-
-std::vector<Key> model_keys() {
-  return {
-      {"model.name", Type::String, "deeplabv3-mmseg", "deeplabv3-mmseg | deeplabv3-torchvision | linear-probe (BN + 1x1 conv)"},
-      {"model.depth", Type::Int, "50", "ResNet depth: 18, 34, 50, 101"},
-      {"model.width", Type::Float, "1.0", "ResNet width multiplier"},
-      {"model.deep_stem", Type::Bool, "false", "v1c deep stem"},
-      {"model.channels", Type::Int, "-1", "head channels (-1: 512 mmseg / 256 torchvision)"},
-      {"model.aux_head", Type::Bool, "false", "FCN auxiliary head on layer3"},
-      {"model.pretrained", Type::String, "", "backbone weights (safetensors) to start from"},
-      {"model.norm", Type::String, "bn", "bn | syncbn (batch statistics over all ranks of a distributed run)"},
-      {"model.dropout", Type::Float, "-1", "dropout probability of the heads (-1: the architecture's, MMSeg 0.1, torchvision 0.5; 0: none)"},
-  };
-}
-
-std::vector<Key> eval_keys() {
-  return {
-      {"eval.mode", Type::String, "whole", "whole | slide"},
-      {"eval.crop", Type::IntList, "[512, 512]", "slide window (height, width)"},
-      {"eval.stride", Type::IntList, "[341, 341]", "slide stride (height, width)"},
-      {"eval.max_images", Type::Int, "0", "evaluate at most this many images (0: all)"},
-  };
-}
-
 namespace {
 // data.dataset = folder: the data.<field> keys that are set, over <root>/layout.txt (data/check.cpp reads
 // it when present). Without that file, a root that may be read-only is described by the keys alone.

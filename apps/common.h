@@ -8,6 +8,7 @@
 #include <string>
 
 #include "apps/config.h"
+#include "apps/schema.h"
 #include "data/dataset.h"
 #include "data/transforms.h"
 #include "mdp/evaluation.h"
@@ -19,11 +20,6 @@
 namespace mdp::apps {
 
 class Progress;
-
-// Schema keys shared by train and pretrain configs (data.*, model.*, train.*, eval.*).
-std::vector<Key> data_keys();
-std::vector<Key> model_keys();
-std::vector<Key> eval_keys();
 
 // The dataset of one kind (voc, ..., folder, generated) under root, for a split; the rest comes from the
 // config c. For "generated", the domain `domain` of the generated dataset under root, written first if

@@ -83,7 +83,13 @@ const Key& Config::key(const std::string& name) const {
 }
 
 void Config::assign(const std::string& name, const std::string& value, const std::string& origin) {
-  const Key& k = key(name);
+  const Key* found = nullptr;
+  try {
+    found = &key(name);
+  } catch (const Error& e) {  // "config: unknown key ..." -> "config <origin>: unknown key ..."
+    throw Error(fmt::format("config {}: {}", origin, std::string(e.what()).substr(8)));
+  }
+  const Key& k = *found;
   YAML::Node n;
   try {
     n = YAML::Load(value);

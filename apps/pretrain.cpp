@@ -39,67 +39,6 @@ namespace mdp::apps {
 namespace fs = std::filesystem;
 
 namespace {
-std::vector<Key> pretrain_schema() {
-  std::vector<Key> k;
-  for (auto& x : data_keys())
-    if (x.name != "data.dataset" && x.name != "data.root" && x.name != "data.domain" && x.name != "data.val_split" &&
-        x.name != "data.repeat")
-      k.push_back(x);
-  std::vector<Key> more = {
-      {"data.datasets", Type::StringList, "[\"generated:shapes_a\", \"generated:shapes_b\"]",
-       "datasets to concatenate: voc | ade20k | cityscapes | coco-stuff | folder | generated:<domain>"},
-      {"data.roots", Type::StringList, "[]", "their roots (generated: one root for all; empty = <work-dir>/data)"},
-      {"data.splits", Type::StringList, "[]", "their training splits (empty: data.train_split for all)"},
-      {"data.weights", Type::FloatList, "[]", "sampling weight of each dataset (empty: in proportion to size)"},
-      {"data.unlabeled", Type::IntList, "[]", "indices into data.datasets read without labels (MDP: pseudo-labels)"},
-      {"data.label_mapping", Type::String, "", "label unification: a file merging classes across datasets"},
-      {"pretrain.method", Type::String, "mdp", "mdp | supervised | multi-head | pixel-contrast | classification"},
-      {"pretrain.sequential", Type::Bool, "false", "one dataset after another (iterations shared by data.weights)"},
-      {"model.depth", Type::Int, "50", "ResNet depth: 18, 34, 50, 101"},
-      {"model.width", Type::Float, "1.0", "ResNet width multiplier"},
-      {"model.deep_stem", Type::Bool, "false", "v1c deep stem"},
-      {"model.norm", Type::String, "bn", "bn | syncbn (batch statistics over all ranks of a distributed run)"},
-      {"model.pretrained", Type::String, "", "initial backbone weights (the two-stage ImageNet -> MDP variant)"},
-      {"model.channels", Type::Int, "512", "supervised and multi-head: DeepLabV3 (MMSeg) head channels"},
-      {"mdp.dim", Type::Int, "256", "embedding dimension D"},
-      {"mdp.tau", Type::Float, "0.07", "temperature"},
-      {"mdp.sparse_coding", Type::String, "pull", "pull (setting 2) | exclude (setting 1) | none"},
-      {"mdp.k", Type::Int, "5", "sparse coding: top-k prototypes"},
-      {"mdp.lambda_sc", Type::Float, "0.1", "sparse coding loss weight (pull)"},
-      {"mdp.other_datasets_only", Type::Bool, "false", "sparse coding among other datasets' prototypes only"},
-      {"mdp.bank", Type::String, "queue", "prototype bank: queue (two-step average) | ema"},
-      {"mdp.queue_length", Type::Int, "4096", "per-class queue length N"},
-      {"mdp.ema_momentum", Type::Float, "0.99", "prototype EMA momentum (bank ema)"},
-      {"mdp.key_momentum", Type::Float, "0.999", "momentum encoder m"},
-      {"mdp.scale_to_run", Type::Bool, "false", "key momentum and queue length from the run's length (mdp/run_scaling.h)"},
-      {"mdp.region_mix", Type::Float, "0.25", "probability of region-level (CutMix) mixing per sample"},
-      {"mdp.pixel_mix", Type::Float, "0.25", "probability of pixel-level (ClassMix) mixing per sample"},
-      {"mdp.blend", Type::Bool, "false", "pixel mixing as blended intermediate classes (soft targets)"},
-      {"mdp.pseudo_threshold", Type::Float, "-1", "unlabeled pixels: least cosine to the nearest prototype (-1: none)"},
-      {"pixel_contrast.tau", Type::Float, "0.1", "pixel-contrast: temperature"},
-      {"pixel_contrast.base_tau", Type::Float, "0.07", "pixel-contrast: the loss is scaled by tau / base_tau"},
-      {"pixel_contrast.max_views", Type::Int, "100", "pixel-contrast: anchors per class and image"},
-      {"pixel_contrast.max_samples", Type::Int, "1024", "pixel-contrast: anchors per batch"},
-      {"train.batch", Type::Int, "16", "images per iteration"},
-      {"train.iters", Type::Int, "10000", "iterations"},
-      {"train.optimizer", Type::String, "sgd", "sgd | adamw"},
-      {"train.lr", Type::Float, "0.01", "base learning rate"},
-      {"train.momentum", Type::Float, "0.9", "SGD momentum"},
-      {"train.weight_decay", Type::Float, "0.0005", "weight decay"},
-      {"train.power", Type::Float, "0.9", "poly power"},
-      {"train.min_lr", Type::Float, "0.0001", "final rate"},
-      {"train.warmup_iters", Type::Int, "0", "linear warmup iterations"},
-      {"train.log_interval", Type::Int, "50", "iterations between log lines"},
-      {"train.checkpoint_interval", Type::Int, "1000", "iterations between checkpoints"},
-      {"train.seed", Type::Int, "0", "random seed"},
-      {"train.device", Type::String, "cpu", "cpu | cuda | cuda:N"},
-      {"train.threads", Type::Int, "2", "CPU threads"},
-      {"train.precision", Type::String, "fp32", "fp32 | bf16 (convolutions and matmuls in bfloat16, float32 weights)"},
-  };
-  k.insert(k.end(), more.begin(), more.end());
-  return k;
-}
-
 void write_similarity_plot(const std::string& path, const PrototypeBank& bank, const data::LabelSpace& ls) {
   std::vector<double> p = ops::to_vector(bank.prototypes()), f = ops::to_vector(bank.filled());
   int64_t C = bank.options().num_classes, D = bank.options().dim;

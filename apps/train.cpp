@@ -30,43 +30,6 @@ namespace mdp::apps {
 namespace fs = std::filesystem;
 
 namespace {
-std::vector<Key> train_schema() {
-  std::vector<Key> k = data_keys();
-  for (auto& x : model_keys()) k.push_back(x);
-  std::vector<Key> t = {
-      {"train.batch", Type::Int, "16", "images per iteration"},
-      {"train.iters", Type::Int, "40000", "iterations"},
-      {"train.optimizer", Type::String, "sgd", "sgd | adamw"},
-      {"train.lr", Type::Float, "0.01", "base learning rate"},
-      {"train.momentum", Type::Float, "0.9", "SGD momentum"},
-      {"train.weight_decay", Type::Float, "0.0005", "weight decay"},
-      {"train.schedule", Type::String, "poly", "poly | cosine | step | constant"},
-      {"train.power", Type::Float, "0.9", "poly power"},
-      {"train.min_lr", Type::Float, "0.0001", "poly / cosine final rate"},
-      {"train.steps", Type::IntList, "[]", "step schedule: iterations where the rate drops by gamma"},
-      {"train.warmup_iters", Type::Int, "0", "linear warmup iterations"},
-      {"train.warmup_ratio", Type::Float, "0.1", "warmup starting fraction"},
-      {"train.head_lr_mult", Type::Float, "1.0", "learning-rate multiplier of the heads"},
-      {"train.freeze_backbone", Type::Bool, "false", "backbone frozen: no gradients, batch norm in eval mode (linear probe)"},
-      {"train.no_decay_norm_bias", Type::Bool, "false", "no weight decay for norms and biases"},
-      {"train.grad_clip", Type::Float, "0", "clip gradients to this global norm (0: off)"},
-      {"train.memory_check", Type::Bool, "true", "before the first iteration: stop if the run's estimated peak memory exceeds what is available"},
-      {"train.memory_limit_mb", Type::Float, "0", "the memory the run may use, in MiB (0: the system's MemAvailable)"},
-      {"train.accumulate", Type::Int, "1", "micro-batches per optimizer step"},
-      {"train.aux_weight", Type::Float, "0.4", "auxiliary head loss weight"},
-      {"train.log_interval", Type::Int, "50", "iterations between log lines"},
-      {"train.eval_interval", Type::Int, "4000", "iterations between evaluations (0: only at the end)"},
-      {"train.checkpoint_interval", Type::Int, "4000", "iterations between checkpoints"},
-      {"train.seed", Type::Int, "0", "random seed"},
-      {"train.device", Type::String, "cpu", "cpu | cuda | cuda:N"},
-      {"train.threads", Type::Int, "2", "CPU threads"},
-      {"train.precision", Type::String, "fp32", "fp32 | bf16 (convolutions and matmuls in bfloat16, float32 weights)"},
-  };
-  k.insert(k.end(), t.begin(), t.end());
-  for (auto& x : eval_keys()) k.push_back(x);
-  return k;
-}
-
 // The loss and mIoU curves of the whole run (resumed parts included), from log.jsonl.
 void plot_log(const std::string& log, const std::string& svg) {
   LogSeries loss = read_log_series(log, "loss"), miou = read_log_series(log, "mIoU");

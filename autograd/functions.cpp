@@ -190,8 +190,8 @@ Tensor var(const Tensor& x, std::vector<int64_t> dims, bool unbiased, bool keepd
 std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
   auto [v, i] = ops::max_dim(x, dim, true);
   Tensor vo = keepdim ? v : ops::squeeze(v, dim), io = keepdim ? i : ops::squeeze(i, dim);
-  record("max", {x}, {vo}, [xs = x.shape(), i, dim, ks = v.shape()](G g) -> TensorList {
-    return {ops::scatter_add(xs, dim, i, ops::reshape(g[0], ks))};
+  record("max", {x}, {vo}, [xs = x.shape(), idx = i, dim, ks = v.shape()](G g) -> TensorList {
+    return {ops::scatter_add(xs, dim, idx, ops::reshape(g[0], ks))};
   });
   return {vo, io};
 }

@@ -88,7 +88,7 @@ void write_folder_layout(const FolderOptions& o) {
 }
 
 std::shared_ptr<FileListDataset> open_folder(const FolderOptions& o) {
-  const std::string who = o.name;
+  const std::string who = fmt::format("{} ({})", o.name, o.root);  // every message names the dataset's folder
   MDP_CHECK(fs::is_directory(o.root), "{}: root directory {} not found", who, o.root);
   std::vector<std::string> names = o.class_names;
   if (names.empty() && !o.classes_file.empty()) names = read_lines(under(o.root, o.classes_file), who.c_str());

@@ -18,7 +18,7 @@ packages=(
 )
 case "${1:-}" in
   "") ;;
-  --test) packages+=(libboost-test-dev clang libclang-rt-14-dev
+  --test) packages+=(libboost-test-dev clang libclang-rt-14-dev libomp-dev
                      python3 python3-torch python3-torchvision python3-pil python3-numpy libopenblas0-pthread) ;;
   *) echo "install-deps: unknown argument '$1' (none, or --test)" >&2; exit 2 ;;
 esac

@@ -117,7 +117,8 @@ Tensor from_vector(const std::vector<double>& values, const Shape& shape, DType 
 
 Tensor from_blob_copy(const void* data, const Shape& shape, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, Device::cpu());
-  std::memcpy(t.raw_data(), data, size_t(t.numel()) * dtype_size(dtype));
+  const size_t bytes = size_t(t.numel()) * dtype_size(dtype);
+  if (bytes > 0) std::memcpy(t.raw_data(), data, bytes);  // an empty tensor may come with no data at all (nullptr)
   return device.is_cpu() ? t : to(t, device);
 }
 

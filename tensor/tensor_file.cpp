@@ -9,7 +9,7 @@
 
 namespace mdp {
 namespace {
-DType from_code(const std::string& code, const std::string& name) {
+DType from_code(const std::string& code, const std::string& name, const std::string& path) {
   if (code == "F32") return DType::Float32;
   if (code == "F64") return DType::Float64;
   if (code == "BF16") return DType::BFloat16;
@@ -17,7 +17,7 @@ DType from_code(const std::string& code, const std::string& name) {
   if (code == "I32") return DType::Int32;
   if (code == "U8") return DType::UInt8;
   if (code == "BOOL") return DType::Bool;
-  throw Error(fmt::format("tensor file: tensor '{}' has dtype {}, which mdp does not support", name, code));
+  throw Error(fmt::format("tensor file {}: tensor '{}' has dtype {}, which mdp does not support", path, name, code));
 }
 const char* to_code(DType t) {
   static const char* codes[] = {"F32", "F64", "BF16", "I64", "I32", "U8", "BOOL"};
@@ -42,7 +42,7 @@ TensorFile load_tensor_file(const std::string& path) {
   TensorFile r;
   r.metadata = f.metadata;
   for (auto& [name, e] : f.tensors)
-    r.tensors[name] = ops::from_blob_copy(e.bytes.data(), Shape(e.shape.begin(), e.shape.end()), from_code(e.dtype, name));
+    r.tensors[name] = ops::from_blob_copy(e.bytes.data(), Shape(e.shape.begin(), e.shape.end()), from_code(e.dtype, name, path));
   return r;
 }
 

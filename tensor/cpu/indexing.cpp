@@ -107,6 +107,7 @@ void CpuBackend::topk(const Tensor& values, const Tensor& indices, const Tensor&
     const T* X = static_cast<const T*>(xr.raw_data());
     T* V = static_cast<T*>(vr.raw_data());
     int64_t* I = static_cast<int64_t*>(ir.raw_data());
+    const bool top = largest;  // a local: clang 14 cannot capture the enclosing function's parameter in the region
 #pragma omp parallel
     {
       std::vector<int64_t> order(static_cast<size_t>(n));
@@ -116,7 +117,7 @@ void CpuBackend::topk(const Tensor& values, const Tensor& indices, const Tensor&
         std::iota(order.begin(), order.end(), 0);
         auto before = [&](int64_t a, int64_t b) {
           double va = cast<double>(p[a]), vb = cast<double>(p[b]);
-          return largest ? (va > vb || (va == vb && a < b)) : (va < vb || (va == vb && a < b));
+          return top ? (va > vb || (va == vb && a < b)) : (va < vb || (va == vb && a < b));
         };
         std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
         for (int64_t j = 0; j < k; ++j) {

@@ -1,6 +1,6 @@
 // fuzz_decoders.cpp: a libFuzzer target feeding arbitrary bytes to the from-memory PNG and JPEG decoders
 // (both PNG modes, both JPEG gray modes, the read_image dispatcher). Only mdp::Error may come out; a
-// crash, leak or sanitizer report is a bug. Built by scripts/fuzz-decoders.sh with clang, not by CMake.
+// crash, leak or sanitizer report is a bug. Built and run by scripts/fuzz.sh (tests/fuzz/CMakeLists.txt).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
