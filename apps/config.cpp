@@ -23,6 +23,15 @@ const char* type_name(Type t) {
   return "?";
 }
 
+// A string as a double-quoted YAML scalar: quotes, backslashes and control characters escaped, so that
+// the canonical text (and the resolved config written from it) reads back as the same string.
+std::string quoted(const std::string& v, const std::string& key, const std::string& origin) {
+  YAML::Emitter e;
+  e << YAML::DoubleQuoted << v;
+  MDP_CHECK(e.good(), "config {}: key '{}': the string cannot be written back as YAML ({})", origin, key, e.GetLastError());
+  return e.c_str();
+}
+
 // Checks that node fits type; returns its canonical text.
 std::string canonical(const YAML::Node& n, Type t, const std::string& key, const std::string& origin) {
   auto fail = [&]() -> std::string {
@@ -50,14 +59,14 @@ std::string canonical(const YAML::Node& n, Type t, const std::string& key, const
     for (size_t i = 0; i < n.size(); ++i) {
       if (!scalar_ok(n[i], et)) return fail();
       std::string v = n[i].as<std::string>();
-      r += (i ? ", " : "") + (et == Type::String ? "\"" + v + "\"" : v);
+      r += (i ? ", " : "") + (et == Type::String ? quoted(v, key, origin) : v);
     }
     return r + "]";
   }
   if (!scalar_ok(n, t)) return fail();
   if (t == Type::Bool) return n.as<bool>() ? "true" : "false";
   std::string v = n.as<std::string>();
-  return t == Type::String ? "\"" + v + "\"" : v;
+  return t == Type::String ? quoted(v, key, origin) : v;
 }
 
 void flatten(const YAML::Node& n, const std::string& prefix, std::vector<std::pair<std::string, YAML::Node>>& out) {

@@ -157,7 +157,9 @@ std::vector<std::string> read_lines(const std::string& path, const char* who) {
   MDP_CHECK(in.good(), "{}: cannot open {}", who, path);
   std::vector<std::string> out;
   std::string line;
-  while (std::getline(in, line)) {
+  for (int n = 1; std::getline(in, line); ++n) {
+    // A NUL would cut the name short wherever it becomes a path or a message.
+    MDP_CHECK(line.find('\0') == std::string::npos, "{}: {} line {} has a NUL byte (not a text file?)", who, path, n);
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
     size_t start = line.find_first_not_of(" \t");
     if (start == std::string::npos) continue;

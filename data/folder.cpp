@@ -1,6 +1,7 @@
 // folder.cpp: the generic image-dir + annotation-dir layout and its layout.txt description.
 #include "data/folder.h"
 
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -36,10 +37,11 @@ FolderOptions read_folder_layout(const std::string& root, const std::string& spl
   int n = 0;
   while (std::getline(in, line)) {
     ++n;
+    std::string where = fmt::format("folder: {} line {}", path, n);
+    MDP_CHECK(line.find('\0') == std::string::npos, "{}: has a NUL byte (not a text file?)", where);
     line = trim(line.substr(0, line.find('#')));
     if (line.empty()) continue;
     size_t eq = line.find('=');
-    std::string where = fmt::format("folder: {} line {}", path, n);
     MDP_CHECK(eq != std::string::npos, "{}: '{}' is not 'key = value'", where, line);
     std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
     if (key == "name") o.name = value;
@@ -53,11 +55,12 @@ FolderOptions read_folder_layout(const std::string& root, const std::string& spl
     else if (key == "reduce_zero_label") o.reduce_zero_label = parse_bool(value, where);
     else if (key == "labeled") o.labeled = parse_bool(value, where);
     else if (key == "num_classes") {
-      try {
-        o.num_classes = std::stoi(value);
-      } catch (const std::exception&) {
-        throw Error(fmt::format("{}: num_classes '{}' is not a number", where, value));
-      }
+      // The whole value a number, and one an 8-bit label map can hold (open_folder makes that many names).
+      int k = -1;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), k);
+      MDP_CHECK(ec == std::errc() && end == value.data() + value.size() && k >= 0 && k <= 255,
+                "{}: num_classes '{}' is not a number of classes from 0 to 255", where, value);
+      o.num_classes = k;
     } else if (key == "class_names") {
       std::stringstream ss(value);
       std::string item;
@@ -92,6 +95,7 @@ std::shared_ptr<FileListDataset> open_folder(const FolderOptions& o) {
   MDP_CHECK(fs::is_directory(o.root), "{}: root directory {} not found", who, o.root);
   std::vector<std::string> names = o.class_names;
   if (names.empty() && !o.classes_file.empty()) names = read_lines(under(o.root, o.classes_file), who.c_str());
+  MDP_CHECK(o.num_classes >= 0 && o.num_classes <= 255, "{}: num_classes {} is not from 0 to 255", who, o.num_classes);
   if (names.empty())
     for (int i = 0; i < o.num_classes; ++i) names.push_back(fmt::format("class_{}", i));
   MDP_CHECK(!names.empty() || !o.labeled, "{}: no classes: give class_names, classes_file or num_classes (or "

@@ -60,6 +60,7 @@ LabelMerges read_label_mapping(const std::string& path) {
   int n = 0;
   while (std::getline(in, line)) {
     ++n;
+    MDP_CHECK(line.find('\0') == std::string::npos, "label mapping {} line {}: has a NUL byte (not a text file?)", path, n);
     const std::string text = trim(line.substr(0, line.find('#')));
     if (text.empty()) continue;
     LabelMergeGroup g;
