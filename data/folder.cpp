@@ -95,7 +95,7 @@ std::shared_ptr<FileListDataset> open_folder(const FolderOptions& o) {
   MDP_CHECK(fs::is_directory(o.root), "{}: root directory {} not found", who, o.root);
   std::vector<std::string> names = o.class_names;
   if (names.empty() && !o.classes_file.empty()) names = read_lines(under(o.root, o.classes_file), who.c_str());
-  MDP_CHECK(o.num_classes >= 0 && o.num_classes <= 255, "{}: num_classes {} is not from 0 to 255", who, o.num_classes);
+  MDP_CHECK(o.num_classes >= 0 && o.num_classes <= 255, "{}: num_classes {}: from 0 to 255 classes fit in 8-bit label maps", who, o.num_classes);
   if (names.empty())
     for (int i = 0; i < o.num_classes; ++i) names.push_back(fmt::format("class_{}", i));
   MDP_CHECK(!names.empty() || !o.labeled, "{}: no classes: give class_names, classes_file or num_classes (or "

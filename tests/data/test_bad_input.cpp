@@ -166,7 +166,7 @@ BOOST_AUTO_TEST_CASE(missing_roots_split_and_class_files) {
   o.num_classes = 0;
   BOOST_CHECK_EXCEPTION(open_folder(o), mdp::Error, mentions({"no classes"}));
   o.num_classes = 300;
-  BOOST_CHECK_EXCEPTION(open_folder(o), mdp::Error, mentions({"300 classes", "8-bit"}));
+  BOOST_CHECK_EXCEPTION(open_folder(o), mdp::Error, mentions({"num_classes 300", "8-bit"}));
   o.num_classes = 3;
   o.split_file = "splits/train.txt";
   BOOST_CHECK_EXCEPTION(open_folder(o), mdp::Error, mentions({"splits/train.txt", "cannot open"}));
@@ -174,6 +174,20 @@ BOOST_AUTO_TEST_CASE(missing_roots_split_and_class_files) {
   spit(tmp.file("layout.txt"), {'c', 'o', 'l', 'o', 'u', 'r', ' ', '=', ' ', 'b', 'l', 'u', 'e', '\n'});
   BOOST_CHECK_EXCEPTION(read_folder_layout(tmp.path.string(), "train"), mdp::Error,
                         mentions({"layout.txt line 1", "unknown key 'colour'"}));
+  // Found by the fuzzers (tests/fuzz): a number with a tail, or one past 255 (open_folder made that many
+  // names), and a NUL byte, which cut names and messages short.
+  auto text = [](const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); };
+  spit(tmp.file("layout.txt"), text("num_classes = 12abc\n"));
+  BOOST_CHECK_EXCEPTION(read_folder_layout(tmp.path.string(), "train"), mdp::Error,
+                        mentions({"layout.txt line 1", "num_classes '12abc'", "0 to 255"}));
+  spit(tmp.file("layout.txt"), text("num_classes = 2000000000\n"));
+  BOOST_CHECK_EXCEPTION(read_folder_layout(tmp.path.string(), "train"), mdp::Error, mentions({"layout.txt line 1", "0 to 255"}));
+  spit(tmp.file("layout.txt"), text(std::string("name = we\0b\n", 10)));
+  BOOST_CHECK_EXCEPTION(read_folder_layout(tmp.path.string(), "train"), mdp::Error, mentions({"layout.txt line 1", "NUL byte"}));
+  spit(tmp.file("layout.txt"), text("classes_file = classes.txt\n"));
+  spit(tmp.file("classes.txt"), text(std::string("road\nsk\0y\n", 10)));
+  BOOST_CHECK_EXCEPTION(open_folder(read_folder_layout(tmp.path.string(), "train")), mdp::Error,
+                        mentions({"classes.txt line 2", "NUL byte"}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
