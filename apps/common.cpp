@@ -407,6 +407,23 @@ void append_line(const std::string& path, const std::string& line) {
   out << line << "\n";
 }
 
+RunLog::RunLog(const std::string& work, bool resume, int64_t start, bool tensorboard)
+    : path_((fs::path(work) / "log.jsonl").string()) {
+  if (resume) trim_log(path_, start);
+  if (tensorboard) {
+    tensorboard_ = std::make_unique<nn::TensorBoardWriter>(work);
+    if (resume) tensorboard_->restart_at(start + 1);
+  }
+}
+
+void RunLog::write(const Json& line) {
+  append_line(path_, json_text(line));
+  if (!tensorboard_ || !line.contains("iter")) return;
+  const int64_t step = line["iter"].get<int64_t>();
+  for (const auto& [k, v] : line.items())
+    if (k != "iter" && v.is_number()) tensorboard_->add_scalar(k, v.get<double>(), step);
+}
+
 namespace {
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int s) { g_stop = s; }

@@ -16,6 +16,8 @@
 #include "nn/run_state.h"
 #include "nn/deeplabv3.h"
 #include "nn/distributed.h"
+#include "nn/tensorboard.h"
+#include "mdp/json.h"
 
 namespace mdp::apps {
 
@@ -90,6 +92,19 @@ Device start_on_ranks(const char* command, const Config& c, const std::string& w
 
 void prepare_work_dir(const std::string& dir);  // creates it; throws naming it when not writable
 void append_line(const std::string& path, const std::string& line);
+// A run's log on rank 0: log.jsonl in the work dir (a resumed run's trimmed to `start` first: what was
+// logged after the checkpoint runs again) and, with train.tensorboard, every number of each line as a
+// TensorBoard scalar (tag = its key, step = its "iter") in an event file beside it (nn/tensorboard.h).
+class RunLog {
+ public:
+  RunLog(const std::string& work, bool resume, int64_t start, bool tensorboard);
+  void write(const Json& line);
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::unique_ptr<nn::TensorBoardWriter> tensorboard_;
+};
 // log.jsonl of a resumed run: drops the lines of iterations after `last_iter` (they run again).
 void trim_log(const std::string& path, int64_t last_iter);
 // The (iteration, value) pairs of one key over the whole log (resumed parts included), for plots.

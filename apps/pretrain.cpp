@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "apps/cli.h"
 #include "apps/common.h"
@@ -291,8 +292,9 @@ int pretrain_main(int argc, char** argv) {
                 is_mdp ? "; the bank takes every rank's keys" : "");
   std::fflush(stdout);  // the header at once, also into a pipe or a log file (the memory check is mdp train's only)
 
-  std::string log = (fs::path(work) / "log.jsonl").string();
-  if (resume && lead) trim_log(log, start);  // what was logged after the checkpoint runs again
+  std::optional<RunLog> run_log;
+  if (lead) run_log.emplace(work, resume, start, c.b("train.tensorboard"));
+  const std::string log = (fs::path(work) / "log.jsonl").string();
   install_stop_signals();
   Progress progress(iters, start, c.i("train.log_interval"));
   data::Batch batch;
@@ -368,7 +370,7 @@ int pretrain_main(int argc, char** argv) {
       line["cos_within"] = json_number(within, 4);
       line["cos_across"] = json_number(across, 4);
     }
-    if (lead) append_line(log, json_text(line));
+    if (lead) run_log->write(line);
     AfterIteration next = after_iteration(run, start, it, iters, ckpt_every, stop_signal_of_all(world));
     if (next.checkpoint) save(it);
     if (next.exit_code >= 0) {

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 
 #include "apps/cli.h"
@@ -220,8 +221,9 @@ int train_main(int argc, char** argv) {
               bytes(avail));
   }
 
-  std::string log = (fs::path(work) / "log.jsonl").string();
-  if (resume && lead) trim_log(log, start);  // what was logged after the checkpoint runs again
+  std::optional<RunLog> run_log;
+  if (lead) run_log.emplace(work, resume, start, c.b("train.tensorboard"));
+  const std::string log = (fs::path(work) / "log.jsonl").string();
   Checkpointer ckpt{work, model_metadata(c, K), world.size()};
   install_stop_signals();
   Progress progress(c.i("train.iters"), start, c.i("train.log_interval"));
@@ -258,15 +260,15 @@ int train_main(int argc, char** argv) {
       images = int64_t(v[1]);
     }
     progress.update(it, loss, lr, images);
-    if (lead) append_line(log, json_text(Json{{"iter", it}, {"loss", loss}, {"lr", lr}}));
+    if (lead) run_log->write(Json{{"iter", it}, {"loss", loss}, {"lr", lr}});
     bool last = it == iters;
     if (lead && ((eval_every > 0 && it % eval_every == 0) || last)) {  // the others wait at the next all-reduce
       SegMetrics m = evaluate(model, val_ds, test_pipeline_of(c), evaluate_options_of(c, dev, lo.num_workers));
       SegScores s = m.scores();
       progress.message(fmt::format("iter {}: mIoU {:.2f} aAcc {:.2f} mAcc {:.2f} on {} ({})", it, 100 * s.miou, 100 * s.aacc,
                                    100 * s.macc, val_ds->name(), c.s("data.val_split")));
-      append_line(log, json_text(Json{{"iter", it}, {"mIoU", json_number(100 * s.miou, 4)}, {"aAcc", json_number(100 * s.aacc, 4)},
-                                      {"mAcc", json_number(100 * s.macc, 4)}}));
+      run_log->write(Json{{"iter", it}, {"mIoU", json_number(100 * s.miou, 4)}, {"aAcc", json_number(100 * s.aacc, 4)},
+                          {"mAcc", json_number(100 * s.macc, 4)}});
       if (last) {
         progress.finish();
         std::fputs(m.table(val_ds->class_names()).c_str(), stdout);

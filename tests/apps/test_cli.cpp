@@ -82,8 +82,9 @@ BOOST_AUTO_TEST_CASE(train_eval_predict_and_exact_resume) {
   BOOST_TEST(contains(ra.out, "mIoU"));
   BOOST_TEST(contains(read_file(a + "/curves.svg"), "<svg"));
 
-  // the same run, interrupted after 2 iterations and resumed: identical losses
-  Run rb1 = sh("{mdp} train" + tiny_train_args(b, data) + common + " --stop-after 2");
+  // the same run, interrupted after 2 iterations and resumed: identical losses (and, written as
+  // TensorBoard scalars, decoded by tools/read_tfevents.py: what TensorBoard shows equals log.jsonl)
+  Run rb1 = sh("{mdp} train" + tiny_train_args(b, data) + common + " --set train.tensorboard=true --stop-after 2");
   BOOST_TEST_REQUIRE(rb1.rc == 0, rb1.out);
   BOOST_TEST(!fs::exists(b + "/iter_4.safetensors"));
   Run rb2 = sh("{mdp} train --resume --work-dir " + b);
@@ -91,6 +92,16 @@ BOOST_AUTO_TEST_CASE(train_eval_predict_and_exact_resume) {
   auto la = losses(a + "/log.jsonl"), lb = losses(b + "/log.jsonl");
   BOOST_TEST(la.size() == 4u);
   for (int it = 1; it <= 4; ++it) BOOST_TEST(la[it] == lb[it], "iteration " << it << ": " << la[it] << " vs " << lb[it]);
+  Run tb = sh("/usr/bin/python3 " MDP_SOURCE_DIR "/tools/read_tfevents.py " + b + " --check-log " + b + "/log.jsonl");
+  BOOST_TEST(tb.rc == 0, tb.out);
+  BOOST_TEST(contains(tb.out, "scalars, equal to"), tb.out);
+  auto event_files = [](const std::string& dir) {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(dir)) n += e.path().filename().string().rfind("events.out.tfevents.", 0) == 0;
+    return n;
+  };
+  BOOST_TEST(event_files(b) == 2, "one event file per process of the run");
+  BOOST_TEST(event_files(a) == 0, "train.tensorboard is off by default");
 
   Run e = sh("{mdp} eval --config " + a + "/config.yaml --checkpoint " + a + "/iter_4.safetensors");
   BOOST_TEST(e.rc == 0, e.out);
