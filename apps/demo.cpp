@@ -15,6 +15,7 @@
 #include "apps/cli.h"
 #include "apps/experiment.h"
 #include "apps/plot.h"
+#include "apps/report.h"
 #include "apps/predict.h"
 #include "tensor/error.h"
 
@@ -65,6 +66,8 @@ int demo_main(int argc, char** argv) {
                 "--no-resize", "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225", "--overwrite"},
                predict_main);
   if (rc != 0) return rc;
+  const std::string report = (fs::path(work) / "report.html").string();
+  write_report({.work_dirs = {work}, .output = report, .title = "mdp demo"});
   write_bar_chart((fs::path(work) / "comparison.svg").string(),
                   fmt::format("shapes_c mIoU (%) after {} fine-tuning iterations", sc.finetune_iters), {"from scratch", "from MDP"},
                   {scratch.miou.at("shapes_c"), mdp.miou.at("shapes_c")}, {0, 0}, {std::nan(""), std::nan("")}, "");
@@ -77,6 +80,7 @@ int demo_main(int argc, char** argv) {
               "  mdp/finetune_shapes_c/      fine-tuning from that backbone: log.jsonl, curves.svg, eval.json, weights\n"
               "  scratch/finetune_shapes_c/  the same from scratch\n"
               "  */*_config.yaml       the configs (mdp pretrain|train --config FILE --work-dir DIR)\n"
+              "  report.html           all of it on one page: curves overlaid, tables, prototypes, predictions\n"
               "  comparison.svg        the two mIoUs\n"
               "  predictions/          label PNGs (palette) and *_overlay.png of the MDP model\n"
               "  data/                 the generated three-domain dataset\n"
@@ -84,6 +88,7 @@ int demo_main(int argc, char** argv) {
               "      --quick for a first look)\n",
               long(sc.finetune_iters), scratch.miou.at("shapes_c"), mdp.miou.at("shapes_c"),
               mdp.miou.at("shapes_c") - scratch.miou.at("shapes_c"), long(sc.pretrain_iters), work.c_str());
+  std::printf("report: %s\n", report.c_str());
   return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "apps/cli.h"
 #include "apps/common.h"
 #include "apps/plot.h"
+#include "apps/report.h"
 #include "apps/pretrain.h"
 #include "apps/train.h"
 #include "mdp/json.h"
@@ -560,8 +561,10 @@ int experiment_main(int argc, char** argv) {
                     fmt::format("{} mIoU (%, {} split), fine-tuned; bars: 95% CI over {} seeds", d, split, seeds), names, means,
                     cis, none, "");
   }
-  std::printf("results: %s, %s, ablations_<domain>.svg (%.1f minutes)\n", (fs::path(work) / "results.md").c_str(),
-              (fs::path(work) / "results.json").c_str(), minutes);
+  const std::string report = (fs::path(work) / "report.html").string();
+  write_report({.work_dirs = {work}, .output = report, .title = "mdp experiment paper-ablations"});
+  std::printf("results: %s, %s, ablations_<domain>.svg (%.1f minutes)\nreport: %s\n", (fs::path(work) / "results.md").c_str(),
+              (fs::path(work) / "results.json").c_str(), minutes, report.c_str());
   for (auto& f : failures) std::fprintf(stderr, "paper-ablations: FAILED %s\n", f.c_str());
   return failures.empty() ? 0 : 1;
 }

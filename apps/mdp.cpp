@@ -14,6 +14,7 @@
 #include "apps/experiment.h"
 #include "apps/predict.h"
 #include "apps/pretrain.h"
+#include "apps/report.h"
 #include "apps/train.h"
 #include "data/check.h"
 #include "nn/distributed.h"
@@ -30,6 +31,7 @@ const char* kUsage =
     "  predict    label PNGs and colour overlays for an image or a directory\n"
     "  bench      time a workload of ../shared/peer/torch_peer.py, print its JSON line\n"
     "  experiment paper-ablations: the paper's baselines and ablations on generated domains, mIoU table\n"
+    "  report     one self-contained HTML page of runs and experiments: curves overlaid, tables, predictions\n"
     "  data check verify a dataset's image/label pairs and print its class histogram\n"
     "  help       this text\n"
     "  --version  the version\n";
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
     if (cmd == "predict") return mdp::apps::predict_main(argc, argv);
     if (cmd == "bench") return mdp::apps::bench_main(argc, argv);
     if (cmd == "experiment") return mdp::apps::experiment_main(argc, argv);
+    if (cmd == "report") return mdp::apps::report_main(argc, argv);
     if (cmd == "data") {
       std::string sub = argc > 2 ? argv[2] : "";
       if (sub == "--help" || sub == "-h") {

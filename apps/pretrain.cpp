@@ -364,6 +364,8 @@ int pretrain_main(int argc, char** argv) {
       line["pseudo_pixels"] = r.pseudo_pixels;
     }
     progress.update(it, lv, lr, images, detail);
+    line["img_s"] = json_number(progress.images_per_second(), 2);
+    line["mem_mb"] = json_number(double(allocator_for(dev).stats().peak_bytes) / (1 << 20), 1);
     if (is_mdp) {
       auto [within, across] = prototype_cosines(step.bank(), *ls);
       line["filled"] = r.filled;

@@ -14,6 +14,7 @@ class Progress {
   void update(int64_t iter, double loss, double lr, int64_t images, const std::string& extra = "");
   void message(const std::string& line);  // a full line (clears the bar first on a terminal)
   void finish();
+  double images_per_second() const { return ema_rate_; }  // smoothed over the updates so far (0 before the first)
   ~Progress() { finish(); }  // an error mid-run starts on a line of its own
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;

@@ -260,15 +260,20 @@ int train_main(int argc, char** argv) {
       images = int64_t(v[1]);
     }
     progress.update(it, loss, lr, images);
-    if (lead) run_log->write(Json{{"iter", it}, {"loss", loss}, {"lr", lr}});
+    if (lead)
+      run_log->write(Json{{"iter", it}, {"loss", loss}, {"lr", lr}, {"img_s", json_number(progress.images_per_second(), 2)},
+                          {"mem_mb", json_number(double(allocator_for(dev).stats().peak_bytes) / (1 << 20), 1)}});
     bool last = it == iters;
     if (lead && ((eval_every > 0 && it % eval_every == 0) || last)) {  // the others wait at the next all-reduce
       SegMetrics m = evaluate(model, val_ds, test_pipeline_of(c), evaluate_options_of(c, dev, lo.num_workers));
       SegScores s = m.scores();
       progress.message(fmt::format("iter {}: mIoU {:.2f} aAcc {:.2f} mAcc {:.2f} on {} ({})", it, 100 * s.miou, 100 * s.aacc,
                                    100 * s.macc, val_ds->name(), c.s("data.val_split")));
-      run_log->write(Json{{"iter", it}, {"mIoU", json_number(100 * s.miou, 4)}, {"aAcc", json_number(100 * s.aacc, 4)},
-                          {"mAcc", json_number(100 * s.macc, 4)}});
+      Json eval_line{{"iter", it}, {"mIoU", json_number(100 * s.miou, 4)}, {"aAcc", json_number(100 * s.aacc, 4)},
+                     {"mAcc", json_number(100 * s.macc, 4)}};
+      for (size_t k = 0; k < s.iou.size() && k < val_ds->class_names().size(); ++k)  // per class, for mdp report
+        eval_line["IoU." + val_ds->class_names()[k]] = json_number(100 * s.iou[k], 4);
+      run_log->write(eval_line);
       if (last) {
         progress.finish();
         std::fputs(m.table(val_ds->class_names()).c_str(), stdout);

@@ -5,7 +5,8 @@
 #
 #   install-deps.sh          what building the library and the mdp command and running `make demo` need
 #   install-deps.sh --test   that and what only the tests use: Boost.Test, PyTorch, torchvision, PIL and
-#                            numpy (the reference values), clang and its fuzzing runtime (the fuzzers)
+#                            numpy (the reference values), clang, its fuzzing runtime and libomp (the
+#                            fuzzers), Chromium (the report page is checked in a headless browser)
 set -euo pipefail
 
 # ocl-icd-opencl-dev: Debian's oneDNN is built with the OpenCL GPU runtime, so its CMake config
@@ -18,7 +19,7 @@ packages=(
 )
 case "${1:-}" in
   "") ;;
-  --test) packages+=(libboost-test-dev clang libclang-rt-14-dev libomp-dev
+  --test) packages+=(libboost-test-dev clang libclang-rt-14-dev libomp-dev chromium
                      python3 python3-torch python3-torchvision python3-pil python3-numpy libopenblas0-pthread) ;;
   *) echo "install-deps: unknown argument '$1' (none, or --test)" >&2; exit 2 ;;
 esac

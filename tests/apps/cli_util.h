@@ -68,6 +68,15 @@ inline std::map<int, std::string> losses(const std::string& log) {
 }
 
 // A tiny supervised run on the generated dataset (shared by several tests).
+// Where the browser tests keep their screenshots for a person to look at (MDP_SCREENSHOTS, set by
+// tests/apps/CMakeLists.txt to <build>/screenshots).
+inline std::string screenshot_dir() {
+  const char* d = std::getenv("MDP_SCREENSHOTS");
+  std::string dir = d && *d ? d : "/tmp/mdp-screenshots";
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
 inline std::string tiny_train_args(const std::string& work, const std::string& data_root) {
   return " --work-dir " + work + " --set data.root=" + data_root +
          " --set data.generated_images='[16, 4]' --set data.generated_size='[48, 48]' --set data.crop='[48, 48]'"

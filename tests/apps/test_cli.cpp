@@ -103,6 +103,19 @@ BOOST_AUTO_TEST_CASE(train_eval_predict_and_exact_resume) {
   BOOST_TEST(event_files(b) == 2, "one event file per process of the run");
   BOOST_TEST(event_files(a) == 0, "train.tensorboard is off by default");
 
+  // mdp report over both runs, opened in headless Chromium (tools/check_report.py): charts with legends,
+  // the per-class table, no console message; its screenshot is kept for a person to look at.
+  Run rep = sh("{mdp} report " + a + " " + b + " --output " + root + "/report.html");
+  BOOST_TEST_REQUIRE(rep.rc == 0, rep.out);
+  BOOST_TEST(contains(rep.out, "report: " + root + "/report.html"), rep.out);
+  const std::string page = read_file(root + "/report.html");
+  for (const char* s : {"per-class IoU at each evaluation", "\"name\": \"a\"", "\"name\": \"b\"", "images / s", "peak memory (MiB)"})
+    BOOST_TEST(contains(page, s), s);
+  Run browser = sh("/usr/bin/python3 " MDP_SOURCE_DIR "/tools/check_report.py " + root + "/report.html --tables classes --min-charts 8"
+                   " --screenshot " + screenshot_dir() + "/report_run.png");
+  BOOST_TEST(browser.rc == 0, browser.out);
+  BOOST_TEST(sh("{mdp} report " + root + "/nothing-here").rc == 1);
+
   Run e = sh("{mdp} eval --config " + a + "/config.yaml --checkpoint " + a + "/iter_4.safetensors");
   BOOST_TEST(e.rc == 0, e.out);
   BOOST_TEST(contains(e.out, "mIoU"));
