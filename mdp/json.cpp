@@ -39,6 +39,8 @@ Json parse_json(const std::string& text, const std::string& what) {
     return Json::parse(text);
   } catch (const Json::parse_error& e) {
     throw Error(fmt::format("{}: not valid JSON at byte {}: {}", what, e.byte == 0 ? 0 : e.byte - 1, json_parse_problem(e.what())));
+  } catch (const Json::exception& e) {  // out_of_range 406: a number beyond a double (1e999)
+    throw Error(fmt::format("{}: not valid JSON: {}", what, json_parse_problem(e.what())));
   }
 }
 

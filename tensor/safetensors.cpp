@@ -60,6 +60,8 @@ HeaderJson parse_json_header(const uint8_t* p, size_t n, const std::string& file
     return HeaderJson::parse(p, p + n, check);
   } catch (const HeaderJson::parse_error& e) {
     bad(fmt::format(" at byte {}: {}", e.byte == 0 ? 0 : e.byte - 1, json_parse_problem(e.what())));
+  } catch (const HeaderJson::exception& e) {  // out_of_range 406: a number beyond a double (found by tests/fuzz)
+    bad(fmt::format(": {}", json_parse_problem(e.what())));
   }
   return {};  // (bad() throws)
 }

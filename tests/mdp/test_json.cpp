@@ -48,6 +48,9 @@ BOOST_AUTO_TEST_CASE(errors_name_the_file_and_the_problem) {
   BOOST_TEST(throws_with([] { parse_json("{\"a\": 1,}", "log.jsonl line 2"); },
                          {"log.jsonl line 2: not valid JSON at byte 8", "syntax error while parsing object key"}));
   BOOST_TEST(throws_with([] { parse_json("{\"a\": \"\xff\"}", "x.json"); }, {"x.json", "ill-formed UTF-8 byte"}));
+  // A number beyond a double is nlohmann's out_of_range, not a parse_error (found by the safetensors fuzzer).
+  BOOST_TEST(throws_with([] { parse_json("{\"mIoU\": 1e999}", "eval.json"); },
+                         {"eval.json: not valid JSON: number overflow parsing '1e999'"}));
   try {  // the raw bytes nlohmann last read are not repeated (they may be invalid UTF-8)
     parse_json("{\"a\": \"\xff\"}", "x.json");
   } catch (const Error& e) {
