@@ -209,7 +209,8 @@ void run_details(Page& page, const Run& r, bool full) {
   page.html += "</section>\n";
 }
 
-// Predictions (mdp predict's <stem>.png and <stem>_overlay.png) beside their input images.
+// Predictions (mdp predict's <stem>.png and <stem>_overlay.png) beside their input images (predict_input/)
+// and, where the folder holds them, their labels.
 void gallery(Page& page, const fs::path& dir) {
   const fs::path pred = dir / "predictions";
   if (!fs::is_directory(pred)) return;
@@ -226,6 +227,13 @@ void gallery(Page& page, const fs::path& dir) {
     page.html += "<div class=\"sample\">";
     for (const char* ext : {".jpg", ".png"})
       if (fs::exists(dir / "predict_input" / (stem + ext))) page.html += img_tag(dir / "predict_input" / (stem + ext), stem + ": image");
+    // The ground truth where the folder holds the dataset (the demo's data/<domain>/labels/, palette PNGs).
+    if (fs::is_directory(dir / "data"))
+      for (const auto& domain : fs::directory_iterator(dir / "data"))
+        if (fs::exists(domain.path() / "labels" / (stem + ".png"))) {
+          page.html += img_tag(domain.path() / "labels" / (stem + ".png"), stem + ": labels");
+          break;
+        }
     if (fs::exists(pred / (stem + ".png"))) page.html += img_tag(pred / (stem + ".png"), stem + ": predicted labels");
     page.html += img_tag(o, stem + ": overlay") + "</div>\n";
   }

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """check_report.py: opens an `mdp report` page in headless Chromium (Debian's package) and checks it.
 
-  check_report.py REPORT.html --screenshot OUT.png [--tables classes,claims,...] [--min-charts N]
+  check_report.py REPORT.html --screenshot OUT.png [--tables classes,claims,...] [--min-charts N] [--min-images N]
 
 Fails (exit 1, saying what) when the page refers to anything outside itself (a script, style, image or
 font by URL), when the browser logs any console message or the page records a script error, or when
 the rendered DOM lacks what the page promises: every chart container drawn as an SVG with a title, at
 least one series and a legend entry per series; at least --min-charts charts; the tables named by
---tables (their class names: classes, claims, arms). Keeps a full-page screenshot at OUT.png for a
-person to look at. Exit 77 (skipped) when Chromium is not installed.
+--tables (their class names: classes, claims, arms); at least --min-images embedded images (the
+gallery). Keeps a full-page screenshot at OUT.png for a person to look at. Exit 77 (skipped) when
+Chromium is not installed.
 """
 import argparse
 import os
@@ -39,6 +40,7 @@ def main():
     ap.add_argument("--screenshot", required=True)
     ap.add_argument("--tables", default="")
     ap.add_argument("--min-charts", type=int, default=1)
+    ap.add_argument("--min-images", type=int, default=0)
     a = ap.parse_args()
     problems = []
     html = open(a.report, encoding="utf-8").read()
@@ -50,6 +52,7 @@ def main():
         print("check_report: chromium is not installed (apt-get install chromium); skipped", file=sys.stderr)
         return 77
     url = "file://" + os.path.abspath(a.report)
+    os.makedirs(os.path.dirname(os.path.abspath(a.screenshot)), exist_ok=True)
     with tempfile.TemporaryDirectory() as profile:
         dom_run = run_browser(exe, url, ["--dump-dom"], profile)
         shot_run = run_browser(exe, url, ["--window-size=1400,3200", f"--screenshot={os.path.abspath(a.screenshot)}",
@@ -87,6 +90,9 @@ def main():
     for t in filter(None, a.tables.split(",")):
         if not re.search(rf'<table class="{t}"', dom):
             problems.append(f"no '{t}' table")
+    images = re.findall(r'<img src="data:image/(?:png|jpeg);base64,', dom)
+    if len(images) < a.min_images:
+        problems.append(f"{len(images)} images, expected at least {a.min_images}")
     if not os.path.exists(a.screenshot) or os.path.getsize(a.screenshot) == 0:
         problems.append(f"no screenshot written to {a.screenshot}: {shot_run.stderr[-300:]}")
     for p in problems:
