@@ -31,12 +31,14 @@ std::string esc(const std::string& s) {
 
 std::vector<double> nice_ticks(double lo, double hi, int target) {
   MDP_CHECK(std::isfinite(lo) && std::isfinite(hi) && hi >= lo && target >= 2, "plot: ticks for [{}, {}]", lo, hi);
-  if (hi == lo) return {lo};
+  // Equal up to rounding (0.1 and 0.10000000000000002): one tick, as for equal values; a step below the
+  // values' resolution would never advance the loop (found by the report's browser test).
+  if (hi - lo <= 1e-9 * std::max(std::fabs(lo), std::fabs(hi))) return {lo};
   double raw = (hi - lo) / target, mag = std::pow(10.0, std::floor(std::log10(raw)));
   double step = mag * (raw / mag < 1.5 ? 1 : raw / mag < 3 ? 2 : raw / mag < 7 ? 5 : 10);
   std::vector<double> t;
-  for (double v = std::floor(lo / step + 1e-9) * step; v < hi + step * (1 - 1e-9); v += step)
-    t.push_back(std::fabs(v) < step * 1e-9 ? 0.0 : v);
+  for (double i = std::floor(lo / step + 1e-9); i * step < hi + step * (1 - 1e-9) && t.size() < 50; ++i)
+    t.push_back(std::fabs(i * step) < step * 1e-9 ? 0.0 : i * step);
   return t;
 }
 

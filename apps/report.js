@@ -16,12 +16,14 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 
 // integer: the values are counts (iterations), so no step below 1.
 function niceTicks(lo, hi, target, integer = false) {
-  if (hi === lo) return [lo];
+  // Values equal up to rounding (a constant logged as 0.1 and 0.10000000000000002): one tick, as for
+  // equal ones; a step below the values' resolution would never advance the loop below.
+  if (hi - lo <= 1e-9 * Math.max(Math.abs(lo), Math.abs(hi))) return [lo];
   const raw = (hi - lo) / target, mag = Math.pow(10, Math.floor(Math.log10(raw))), r = raw / mag;
   const step = Math.max(integer ? 1 : 0, mag * (r < 1.5 ? 1 : r < 3 ? 2 : r < 7 ? 5 : 10));
   const ticks = [];
-  for (let v = Math.floor(lo / step + 1e-9) * step; v < hi + step * (1 - 1e-9); v += step)
-    ticks.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  for (let i = Math.floor(lo / step + 1e-9); i * step < hi + step * (1 - 1e-9) && ticks.length < 50; i++)
+    ticks.push(Math.abs(i * step) < step * 1e-9 ? 0 : i * step);
   return ticks;
 }
 

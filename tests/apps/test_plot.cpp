@@ -51,6 +51,9 @@ BOOST_AUTO_TEST_CASE(ticks_are_round_and_cover_the_data) {
   }
   // The example of issue 20: one evaluation at iteration 1000 is one tick, not "1000 1000 1000 1001".
   BOOST_TEST(nice_ticks(1000, 1000, 4) == std::vector<double>{1000});
+  // Equal up to rounding: one tick, not a step below the values' resolution that never advances.
+  BOOST_TEST(nice_ticks(0.1, 0.1 + 0.1 * 1e-15, 4) == std::vector<double>{0.1});
+  BOOST_TEST(nice_ticks(0, 1e-12, 4).size() >= 3u);
   BOOST_CHECK_THROW(nice_ticks(1, 0, 4), std::exception);
   BOOST_CHECK_THROW(nice_ticks(0, NAN, 4), std::exception);
 }
