@@ -421,7 +421,8 @@ void RunLog::write(const Json& line) {
   if (!tensorboard_ || !line.contains("iter")) return;
   const int64_t step = line["iter"].get<int64_t>();
   for (const auto& [k, v] : line.items())
-    if (k != "iter" && v.is_number()) tensorboard_->add_scalar(k, v.get<double>(), step);
+    if (k != "iter" && v.is_number() && std::isfinite(v.get<double>()))  // log.jsonl writes NaN as null
+      tensorboard_->add_scalar(k, v.get<double>(), step);
 }
 
 namespace {

@@ -95,6 +95,20 @@ void read_series(Run& run) {
   }
 }
 
+// Fields of the JSON files read here, never throwing on a missing, null or mistyped one (results written
+// with one seed have null intervals; an undefined mIoU is null): NaN, "" and "n/a" instead.
+double num(const Json& o, const char* key) {
+  if (!o.is_object()) return NAN;
+  auto it = o.find(key);
+  return it != o.end() && it->is_number() ? it->get<double>() : NAN;
+}
+std::string str(const Json& o, const char* key) {
+  if (!o.is_object()) return "";
+  auto it = o.find(key);
+  return it != o.end() && it->is_string() ? it->get<std::string>() : "";
+}
+std::string fixed2(double v, const char* format = "{:.2f}") { return std::isfinite(v) ? fmt::format(fmt::runtime(format), v) : "n/a"; }
+
 bool is_run(const fs::path& d) { return fs::is_regular_file(d / "log.jsonl"); }
 bool is_experiment(const fs::path& d) { return fs::is_regular_file(d / "results.json"); }
 
@@ -105,7 +119,7 @@ void find_runs(const fs::path& root, const std::string& label, const std::string
   if (is_run(root)) found.push_back(root);
   else
     for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
-      if (it.depth() >= 3) it.disable_recursion_pending();
+      if (it.depth() >= 2) it.disable_recursion_pending();  // entries at depth 0..2: three levels
       if (it->is_directory() && is_run(it->path())) found.push_back(it->path());
     }
   std::sort(found.begin(), found.end());
@@ -191,12 +205,12 @@ void run_details(Page& page, const Run& r, bool full) {
     try {
       Json e = read_json_file((r.dir / "eval.json").string());
       page.html += "<table class=\"classes\"><tr><th>class</th><th>IoU (%)</th><th>Acc (%)</th></tr>\n";
-      for (const auto& c : e.value("classes", Json::array()))
-        page.html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n", esc(c.value("name", "")),
-                                 c["IoU"].is_number() ? fmt::format("{:.2f}", c["IoU"].get<double>()) : "n/a",
-                                 c["Acc"].is_number() ? fmt::format("{:.2f}", c["Acc"].get<double>()) : "n/a");
-      page.html += fmt::format("<tr class=\"total\"><td>mIoU / aAcc / mAcc</td><td>{:.2f}</td><td>{:.2f} / {:.2f}</td></tr></table>\n",
-                               e.value("mIoU", NAN), e.value("aAcc", NAN), e.value("mAcc", NAN));
+      if (e.contains("classes") && e["classes"].is_array())
+        for (const auto& c : e["classes"])
+          page.html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n", esc(str(c, "name")), fixed2(num(c, "IoU")),
+                                   fixed2(num(c, "Acc")));
+      page.html += fmt::format("<tr class=\"total\"><td>mIoU / aAcc / mAcc</td><td>{}</td><td>{} / {}</td></tr></table>\n",
+                               fixed2(num(e, "mIoU")), fixed2(num(e, "aAcc")), fixed2(num(e, "mAcc")));
     } catch (const Error& ex) {
       page.html += "<p class=\"warning\">" + esc(ex.what()) + "</p>\n";
     }
@@ -243,35 +257,35 @@ void gallery(Page& page, const fs::path& dir) {
 void experiment_tables(Page& page, const fs::path& dir) {
   Json j = read_json_file((dir / "results.json").string());
   page.html += fmt::format("<p>{} seeds (from {}), reported on the {} split; pretraining {} / fine-tuning {} / probe {} iterations; "
-                           "{} minutes.</p>\n", j.value("seeds", 0), j.value("first_seed", 0), esc(j.value("split", std::string())),
-                           j.value("pretrain_iters", 0), j.value("finetune_iters", 0), j.value("probe_iters", 0),
-                           j.value("minutes", 0.0));
+                           "{} minutes.</p>\n", num(j, "seeds"), num(j, "first_seed"), esc(str(j, "split")), num(j, "pretrain_iters"),
+                           num(j, "finetune_iters"), num(j, "probe_iters"), num(j, "minutes"));
   page.html += "<table class=\"claims\"><tr><th>measure</th><th>comparison</th><th>domain</th><th>n</th>"
                "<th>mean difference [95% interval]</th><th>verdict</th><th>the paper</th></tr>\n";
-  for (const auto& c : j.value("claims", Json::array()))
-    page.html += fmt::format("<tr class=\"{}\"><td>{}</td><td>{} &minus; {}</td><td>{}</td><td>{}</td><td>{:+.2f} [{:+.2f}, {:+.2f}]</td>"
+  const Json none = Json::array();
+  for (const auto& c : j.contains("claims") && j["claims"].is_array() ? j["claims"] : none)
+    page.html += fmt::format("<tr class=\"{}\"><td>{}</td><td>{} &minus; {}</td><td>{}</td><td>{}</td><td>{} [{}, {}]</td>"
                              "<td>{}</td><td>{}</td></tr>\n",
-                             esc(c.value("verdict", std::string())), esc(c.value("measure", std::string())),
-                             esc(c.value("better", std::string())), esc(c.value("worse", std::string())),
-                             esc(c.value("domain", std::string())), c.value("n", 0), c.value("mean", NAN), c.value("lo", NAN),
-                             c.value("hi", NAN), esc(c.value("verdict", std::string())), esc(c.value("paper", std::string())));
+                             esc(str(c, "verdict")), esc(str(c, "measure")), esc(str(c, "better")), esc(str(c, "worse")),
+                             esc(str(c, "domain")), num(c, "n"), fixed2(num(c, "mean"), "{:+.2f}"), fixed2(num(c, "lo"), "{:+.2f}"),
+                             fixed2(num(c, "hi"), "{:+.2f}"), esc(str(c, "verdict")), esc(str(c, "paper")));
   page.html += "</table>\n";
   // The arms: mean mIoU over seeds per measure and domain.
   std::set<std::string> columns;
-  for (const auto& a : j.value("arms", Json::array()))
+  const Json& arms = j.contains("arms") && j["arms"].is_array() ? j["arms"] : none;
+  for (const auto& a : arms)
     for (const char* m : {"finetune", "probe"})
       if (a.contains(m) && a[m].is_object())
         for (const auto& [domain, seeds] : a[m].items()) columns.insert(std::string(m) + " " + domain);
   page.html += "<table class=\"arms\"><tr><th>arm</th>";
   for (const auto& c : columns) page.html += "<th>" + esc(c) + "</th>";
   page.html += "</tr>\n";
-  for (const auto& a : j.value("arms", Json::array())) {
-    page.html += "<tr><td>" + esc(a.value("label", a.value("arm", std::string()))) + "</td>";
+  for (const auto& a : arms) {
+    page.html += "<tr><td>" + esc(str(a, "label").empty() ? str(a, "arm") : str(a, "label")) + "</td>";
     for (const auto& c : columns) {
       const std::string m = c.substr(0, c.find(' ')), domain = c.substr(c.find(' ') + 1);
       double sum = 0;
       int n = 0;
-      if (a.contains(m) && a[m].contains(domain))
+      if (a.contains(m) && a[m].is_object() && a[m].contains(domain) && a[m][domain].is_object())
         for (const auto& [seed, v] : a[m][domain].items())
           if (v.is_number()) sum += v.get<double>(), ++n;
       page.html += n ? fmt::format("<td>{:.2f} <small>(n={})</small></td>", sum / n, n) : "<td>n/a</td>";
@@ -317,7 +331,8 @@ void write_report(const ReportOptions& o) {
       experiment_tables(tables, dir);
       experiments += fmt::format("<h2>experiment {}</h2>\n", esc(d)) + tables.html;
       const Json j = read_json_file((dir / "results.json").string());
-      find_runs(dir, label, fmt::format("seed_{}", j.value("first_seed", 0)), runs);
+      const double first = num(j, "first_seed");
+      find_runs(dir, label, fmt::format("seed_{}", std::isfinite(first) ? int64_t(first) : 0), runs);
     } else {
       find_runs(dir, label, "", runs);
     }
@@ -343,7 +358,8 @@ void write_report(const ReportOptions& o) {
   for (const fs::path& d : galleries) gallery(page, d);
 
   std::string data = json_text(Json{{"charts", page.charts}});
-  for (size_t at = data.find("</"); at != std::string::npos; at = data.find("</", at + 2)) data.replace(at, 2, "<\\/");
+  // Every '<' as \u003c inside the script element: no "</script>" or "<!--" in names can end or bend it.
+  for (size_t at = data.find('<'); at != std::string::npos; at = data.find('<', at + 6)) data.replace(at, 1, "\\u003c");
   std::string html = fmt::format(
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0}</title><style>{1}</style></head>\n<body>\n"
       "<h1>{0}</h1>\n<p class=\"path\">{2}</p>\n"

@@ -95,7 +95,7 @@ void TensorBoardWriter::restart_at(int64_t step) {
   key(log, 1, 0);
   varint(log, 1);  // SessionLog.START
   std::string event;
-  bytes_field(event, 6, log);
+  bytes_field(event, 7, log);  // Event.session_log (6 is the deprecated log_message)
   write_event(event, step);
 }
 

@@ -7,7 +7,7 @@
 //            (little-endian; masked_crc(c) = ((c >> 15) | (c << 17)) + 0xa282ead8, CRC-32C Castagnoli)
 //   Event:   1 wall_time (double) | 2 step (int64) | 3 file_version ("brain.Event:2", the first event)
 //            | 5 summary: Summary { 1 value: Value { 1 tag (string) | 2 simple_value (float) } }
-//            | 6 session_log: SessionLog { 1 status (START = 1) }
+//            | 7 session_log: SessionLog { 1 status (START = 1) }   (tensorflow/core/util/event.proto)
 // A resumed run writes a new file that starts with a SessionLog START at its first step: TensorBoard
 // then drops the steps from there on that the interrupted run had logged (they run again), as it does
 // for TensorFlow's own restarts. Each event is flushed at once (a run killed keeps what it logged).

@@ -30,10 +30,9 @@ while [ $# -gt 0 ]; do
        targets+=("$1"); shift ;;
   esac
 done
-[[ "$seconds" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: --seconds must be a whole number, got '$seconds'" >&2; exit 2; }
+[[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: --seconds must be a whole number >= 1, got '$seconds'" >&2; exit 2; }
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 data=${MDP_SHARED_DATA:-$root/../shared/data}
-[ -d "$data" ] || { echo "fuzz.sh: the sample datasets '$data' are missing (set MDP_SHARED_DATA)" >&2; exit 2; }
 
 for tool in clang clang++; do
   command -v "$tool" >/dev/null || { echo "fuzz.sh: $tool not found (apt-get install clang libclang-rt-14-dev libomp-dev); skipped" >&2; exit 77; }
@@ -46,19 +45,25 @@ if ! clang++ -fsanitize=fuzzer "$probe/p.cpp" -o "$probe/p" 2>/dev/null; then
   exit 77
 fi
 
+[ -d "$data" ] || { echo "fuzz.sh: the sample datasets '$data' are missing (set MDP_SHARED_DATA)" >&2; exit 2; }
+
 echo "fuzz.sh: building the fuzz targets in $build"
+mkdir -p "$build"
+log=$build/build.log
 if ! { cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-         -DMDP_BUILD_FUZZERS=ON -DMDP_BUILD_TESTS=OFF -DMDP_BUILD_APPS=OFF -DMDP_CUDA=OFF -DMDP_NATIVE=OFF > "$build.log" 2>&1 &&
-       cmake --build "$build" -j "$jobs" --target fuzzers >> "$build.log" 2>&1; }; then
-  tail -30 "$build.log" >&2
-  echo "fuzz.sh: the fuzz build failed (log $build.log)" >&2
+         -DMDP_BUILD_FUZZERS=ON -DMDP_BUILD_TESTS=OFF -DMDP_BUILD_APPS=OFF -DMDP_CUDA=OFF -DMDP_NATIVE=OFF > "$log" 2>&1 &&
+       cmake --build "$build" -j "$jobs" --target fuzzers >> "$log" 2>&1; }; then
+  tail -30 "$log" >&2 || true
+  echo "fuzz.sh: the fuzz build failed (log $log)" >&2
   exit 2
 fi
 
 # Seeds: written fresh each run (they follow the writers); the decoders' are images.
 seeds=$build/seeds
 rm -rf "$seeds"
-"$build/tests/fuzz/make_seeds" --repo "$root" --data "$data" --out "$seeds" | sed 's/^/fuzz.sh: /'
+"$build/tests/fuzz/make_seeds" --repo "$root" --data "$data" --out "$seeds" > "$build/seeds.log" 2>&1 ||
+  { cat "$build/seeds.log" >&2; echo "fuzz.sh: writing the seeds failed" >&2; exit 2; }
+sed 's/^/fuzz.sh: /' "$build/seeds.log"
 mkdir -p "$seeds/decoders"
 n=0
 while IFS= read -r -d '' f; do

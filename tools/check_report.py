@@ -53,6 +53,8 @@ def main():
         return 77
     url = "file://" + os.path.abspath(a.report)
     os.makedirs(os.path.dirname(os.path.abspath(a.screenshot)), exist_ok=True)
+    if os.path.exists(a.screenshot):
+        os.remove(a.screenshot)  # a screenshot kept from an earlier run must not pass for this one
     with tempfile.TemporaryDirectory() as profile:
         dom_run = run_browser(exe, url, ["--dump-dom"], profile)
         shot_run = run_browser(exe, url, ["--window-size=1400,3200", f"--screenshot={os.path.abspath(a.screenshot)}",

@@ -110,7 +110,7 @@ def events(path):
                         elif fn == 2 and fw == 5:
                             simple = struct.unpack("<f", fv)[0]
                     e["scalars"].append((tag, simple))
-            elif num == 6 and wire == 2:  # SessionLog: status = 1 (START = 1)
+            elif num == 7 and wire == 2:  # Event.session_log: SessionLog, status = 1 (START = 1)
                 e["restart"] = any(fn == 1 and fv == 1 for fn, _, fv in fields(v))
         out.append(e)
     if not out or out[0].get("version") != "brain.Event:2":

@@ -113,7 +113,8 @@ BOOST_AUTO_TEST_CASE(train_eval_predict_and_exact_resume) {
     BOOST_TEST(contains(page, s), s);
   Run browser = sh("/usr/bin/python3 " MDP_SOURCE_DIR "/tools/check_report.py " + root + "/report.html --tables classes --min-charts 8"
                    " --screenshot " + screenshot_dir() + "/report_run.png");
-  BOOST_TEST(browser.rc == 0, browser.out);
+  if (browser.rc == 77) BOOST_TEST_MESSAGE("no Chromium here: " << browser.out);  // make test-deps installs it
+  else BOOST_TEST(browser.rc == 0, browser.out);
   BOOST_TEST(sh("{mdp} report " + root + "/nothing-here").rc == 1);
 
   Run e = sh("{mdp} eval --config " + a + "/config.yaml --checkpoint " + a + "/iter_4.safetensors");

@@ -293,6 +293,14 @@ BOOST_AUTO_TEST_CASE(read_label_mapping_parses_groups) {
   BOOST_TEST(m[1].where == "label mapping " + tmp.file("map.txt") + " line 4");
   write_text(tmp.file("empty.txt"), "# nothing merged\n\n");
   BOOST_TEST(read_label_mapping(tmp.file("empty.txt")).empty());
+  // A NUL byte would cut a class name short: an error naming the file and line (as for every list file).
+  write_text(tmp.file("nul.txt"), std::string("voc/person = ade20k/per\0son\n", 28));
+  try {
+    read_label_mapping(tmp.file("nul.txt"));
+    BOOST_ERROR("a NUL byte was accepted");
+  } catch (const mdp::Error& e) {
+    BOOST_TEST(std::string(e.what()).find("nul.txt line 1: has a NUL byte") != std::string::npos, e.what());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(merge_renumbers_generated_domains) {

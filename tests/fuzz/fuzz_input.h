@@ -46,15 +46,28 @@ inline std::vector<std::string> split_parts(const uint8_t* data, size_t size, si
   return out;
 }
 
-// A folder of this process's own, emptied for each case.
-inline std::filesystem::path scratch_dir() {
-  static const std::filesystem::path dir = [] {
-    std::filesystem::path base = std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
-    return base / ("mdp-fuzz-" + std::to_string(getpid()));
-  }();
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+// A folder of this process's own, emptied for each case and removed when the process exits (/dev/shm
+// is memory).
+inline const std::filesystem::path& scratch_root() {
+  static const std::filesystem::path dir =
+      (std::filesystem::is_directory("/dev/shm") ? std::filesystem::path("/dev/shm") : std::filesystem::temp_directory_path()) /
+      ("mdp-fuzz-" + std::to_string(getpid()));
   return dir;
+}
+
+inline std::filesystem::path scratch_dir() {
+  static const bool registered = [] {
+    scratch_root();  // constructed first, so destroyed only after the handler below has run
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(scratch_root(), ec);
+    });
+    return true;
+  }();
+  (void)registered;
+  std::filesystem::remove_all(scratch_root());
+  std::filesystem::create_directories(scratch_root());
+  return scratch_root();
 }
 
 inline void write_file(const std::filesystem::path& path, std::string_view bytes) {

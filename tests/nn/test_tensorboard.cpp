@@ -65,6 +65,8 @@ BOOST_AUTO_TEST_CASE(records_frame_every_event) {
   BOOST_TEST(n == 4u);  // the file version, two scalars, the restart
   BOOST_TEST(bytes.find("brain.Event:2") != std::string::npos);
   BOOST_TEST(bytes.find("mIoU") != std::string::npos);
+  // The restart: Event field 7 (session_log, length-delimited: key 0x3a), SessionLog{status = START (1)}.
+  BOOST_TEST(bytes.find(std::string("\x3a\x02\x08\x01", 4)) != std::string::npos);
   fs::remove_all(dir);
   BOOST_CHECK_THROW(TensorBoardWriter("/no/such/dir"), mdp::Error);
 }
