@@ -16,18 +16,22 @@ namespace mdp::apps {
 namespace {
 const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
 
-std::string esc(const std::string& s) {
+std::string esc(const std::string& s) { return xml_escape(s); }
+
+}  // namespace
+
+std::string xml_escape(const std::string& s) {
   std::string r;
   for (char c : s) {
     if (c == '<') r += "&lt;";
     else if (c == '>') r += "&gt;";
     else if (c == '&') r += "&amp;";
+    else if (c == '"') r += "&quot;";
+    else if (c == '\'') r += "&#39;";  // the SVGs quote attributes with '
     else r += c;
   }
   return r;
 }
-
-}  // namespace
 
 std::vector<double> nice_ticks(double lo, double hi, int target) {
   MDP_CHECK(std::isfinite(lo) && std::isfinite(hi) && hi >= lo && target >= 2, "plot: ticks for [{}, {}]", lo, hi);

@@ -35,6 +35,9 @@ std::vector<double> nice_ticks(double lo, double hi, int target);
 // A tick value with as many decimals as the ticks' step needs ("0.25", "1200").
 std::string tick_label(double v, const std::vector<double>& ticks);
 
+// Text for SVG/HTML content and attributes: < > & " ' escaped.
+std::string xml_escape(const std::string& s);
+
 void write_text_atomically(const std::string& path, const std::string& text);  // temp file, fsync, rename
 
 }  // namespace mdp::apps
