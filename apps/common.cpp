@@ -7,6 +7,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "apps/cli.h"
 #include "apps/plot.h"
@@ -308,8 +309,11 @@ void trim_log(const std::string& path, int64_t last_iter) {
   write_text_atomically(path, kept);
 }
 
-LogSeries read_log_series(const std::string& path, const std::string& key) {
-  LogSeries s;
+namespace {
+// Calls fn(line, "<path> line <n>") for each JSON line of a log.jsonl; lines that are not JSON (older
+// logs wrote `"mIoU": nan`; a write cut by a kill) are skipped.
+template <typename Fn>
+void for_each_log_line(const std::string& path, Fn fn) {
   std::ifstream in(path);
   int64_t n = 0;
   for (std::string text; std::getline(in, text);) {
@@ -319,16 +323,45 @@ LogSeries read_log_series(const std::string& path, const std::string& key) {
     Json line;
     try {
       line = parse_json(text, what);
-    } catch (const Error&) {  // not JSON (older logs wrote `"mIoU": nan`; a write cut by a kill): no point
+    } catch (const Error&) {
       continue;
     }
+    fn(line, what);
+  }
+}
+}  // namespace
+
+LogSeries read_log_series(const std::string& path, const std::string& key) {
+  LogSeries s;
+  for_each_log_line(path, [&](const Json& line, const std::string& what) {
     int64_t it = iter_of(line, what);
     double v = json_number_field(line, key, what);
-    if (it < 0 || std::isnan(v)) continue;  // not logged (or undefined) at that iteration
+    if (it < 0 || std::isnan(v)) return;  // not logged (or undefined) at that iteration
     s.iters.push_back(double(it));
     s.values.push_back(v);
-  }
+  });
   return s;
+}
+
+std::map<std::string, LogSeries> read_log(const std::string& path) {
+  std::map<std::string, LogSeries> all;
+  for_each_log_line(path, [&](const Json& line, const std::string&) {
+    if (!line.is_object() || !line.contains("iter") || !line["iter"].is_number()) return;
+    const double it = line["iter"].get<double>();
+    for (const auto& [k, v] : line.items()) {
+      if (k == "iter" || !v.is_number()) continue;
+      all[k].iters.push_back(it);
+      all[k].values.push_back(v.get<double>());
+    }
+  });
+  return all;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 namespace {

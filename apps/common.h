@@ -112,6 +112,9 @@ struct LogSeries {
   std::vector<double> iters, values;
 };
 LogSeries read_log_series(const std::string& path, const std::string& key);
+// Every number-valued key of the log at once (mdp report), by key; lines that are not JSON are skipped as above.
+std::map<std::string, LogSeries> read_log(const std::string& path);
+std::string read_text(const std::string& path);  // the whole file; "" when it cannot be read
 
 void install_stop_signals();
 // The stop signal any rank of the world received (one collective), so that every rank stops at the same

@@ -38,13 +38,6 @@ int run_command(std::vector<std::string> args, int (*fn)(int, char**)) {
 
 namespace {
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Runs `mdp <command> --config cfg --work-dir dir --set ...` unless dir/DONE says it ran with this very
 // identity: the config, the overrides `sets` and `upstream` (the identity of the step whose output it
 // uses). An interrupted run of the same identity resumes from its checkpoint; anything else in dir is
