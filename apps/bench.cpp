@@ -1,7 +1,10 @@
 // bench.cpp: `mdp bench --workload W --batch B --size S --threads T --steps N [--warmup W] [--device D]
 // [--precision P]`: warm up, time N steps, print {"workload", "framework", "device", "precision", "batch",
 // "size", "threads", "steps", "ms_per_step", "images_per_s", "peak_rss_mb", "peak_device_mb", "ranks",
-// "allreduce_ms_per_step"} on stdout and the achieved GFLOP/s (forward FLOPs x 3 for training) on stderr.
+// "allreduce_ms_per_step", "params", "forward_flops_per_image"} on stdout (the peer's schema plus the last
+// two: nn::summarize's counts, for checking a twin model) and the achieved GFLOP/s (forward FLOPs x 3 for
+// training) on stderr. experiment-train / experiment-infer: the model of `mdp experiment paper-ablations`
+// (its PyTorch twin: bench/experiment_twin.py).
 // Under `mpirun -np N`, the supervised workloads run data parallel (batch per rank, images_per_s of all
 // ranks, rank 0 prints); "allreduce_ms_per_step" is null with one rank. --precision bf16 runs every step
 // under an AutocastGuard (autograd/autocast.h): conv and linear in bf16 with float32 accumulation, bf16
@@ -15,6 +18,8 @@
 #include <functional>
 
 #include "apps/cli.h"
+#include "apps/experiment.h"
+#include "data/generated.h"
 #include "autograd/autocast.h"
 #include "mdp/mdp_net.h"
 #include "mdp/proto_loss.h"
@@ -34,7 +39,8 @@ namespace {
 
 struct Workload {
   std::function<void()> step;
-  int64_t forward_flops = 0;
+  int64_t forward_flops = 0;  // per step (batch x per image), nn::summarize's count
+  int64_t params = 0;
   bool train = false;
 };
 
@@ -45,7 +51,8 @@ double allreduce_seconds = 0;
 // Training (SGD, cross-entropy) or inference steps of a supervised model on fixed random data. Under
 // mpirun, training is data parallel as `mdp train` runs it: SyncBN, the parameters broadcast from rank 0,
 // the gradients averaged after each backward pass (each rank its own random batch).
-Workload supervised(std::shared_ptr<nn::Module> model, bool train, const Shape& input, Tensor target, Device dev) {
+Workload supervised(std::shared_ptr<nn::Module> model, bool train, const Shape& input, Tensor target, Device dev,
+                    const std::string& optimizer = "sgd") {
   nn::ProcessGroup& world = nn::world();
   if (train && world.size() > 1) {
     nn::convert_sync_batchnorm(*model);
@@ -53,7 +60,9 @@ Workload supervised(std::shared_ptr<nn::Module> model, bool train, const Shape& 
   }
   model->to(dev);
   Workload w;
-  w.forward_flops = nn::summarize(*model, {1, input[1], input[2], input[3]}).total_flops * input[0];
+  nn::ModelSummary summary = nn::summarize(*model, {1, input[1], input[2], input[3]});
+  w.forward_flops = summary.total_flops * input[0];
+  w.params = summary.total_params;
   w.train = train;
   Tensor x = ops::to(ops::randn(input), dev), y = ops::to(target, dev);
   if (!train) {
@@ -64,7 +73,9 @@ Workload supervised(std::shared_ptr<nn::Module> model, bool train, const Shape& 
     };
     return w;
   }
-  auto opt = std::make_shared<nn::SGD>(nn::make_param_groups(*model), nn::SGDOptions{.lr = 0.01, .momentum = 0.9, .weight_decay = 1e-4});
+  std::shared_ptr<nn::Optimizer> opt;
+  if (optimizer == "adamw") opt = std::make_shared<nn::AdamW>(nn::make_param_groups(*model), nn::AdamWOptions{.lr = 1e-3, .weight_decay = 0.01});
+  else opt = std::make_shared<nn::SGD>(nn::make_param_groups(*model), nn::SGDOptions{.lr = 0.01, .momentum = 0.9, .weight_decay = 1e-4});
   auto reducer = std::make_shared<nn::GradientReducer>(*model, world);
   w.step = [model, opt, x, y, reducer] {
     opt->zero_grad();
@@ -86,6 +97,21 @@ Workload segmentation(bool train, int64_t B, int64_t S, Device dev) {
   return supervised(model, train, {B, 3, S, S}, ops::randint(0, 21, {B, S, S}), dev);
 }
 
+// The model of `mdp experiment paper-ablations` and `mdp demo` (GeneratedScale's defaults): DeepLabV3 with
+// the MMSeg head (64 channels) on ResNet-18 at width 1/2, output stride 8, world_b's 12 classes, AdamW
+// (lr 1e-3, weight decay 0.01) as the experiment trains it; batch 8 of 64x64 there. Its PyTorch twin is
+// bench/experiment_twin.py.
+Workload experiment_model(bool train, int64_t B, int64_t S, Device dev) {
+  const GeneratedScale sc;
+  const int classes = int(data::world_domains().domains[1].class_names.size());  // world_b
+  auto model = std::make_shared<nn::DeepLabV3>(nn::DeepLabV3Config{
+      .layout = nn::SegLayout::MMSeg,
+      .backbone = {.depth = sc.depth, .replace_stride_with_dilation = {false, true, true}, .width = sc.width, .include_top = false},
+      .num_classes = classes,
+      .channels = sc.channels});
+  return supervised(model, train, {B, 3, S, S}, ops::randint(0, classes, {B, S, S}), dev, "adamw");
+}
+
 Workload pretraining(int64_t B, int64_t S, Device dev) {
   const int64_t C = 21 + 150 + 171, D = 256;
   auto q = std::make_shared<MDPNet>(MDPNetConfig{});
@@ -105,7 +131,9 @@ Workload pretraining(int64_t B, int64_t S, Device dev) {
     bank->update(ops::zeros({1, D, 1, 1}, DType::Float32, dev), ops::full({1, 1, 1}, 255, DType::Int64, dev));
   }
   Workload w;
-  w.forward_flops = nn::summarize(*q, {1, 3, S, S}).total_flops * B;
+  nn::ModelSummary summary = nn::summarize(*q, {1, 3, S, S});
+  w.forward_flops = summary.total_flops * B;
+  w.params = summary.total_params;
   w.train = true;
   w.step = [q, k, opt, bank, x, y, D] {
     Tensor z = (*q)(x);
@@ -131,7 +159,8 @@ double peak_rss_mb() {
 
 int bench_main(int argc, char** argv) {
   cli::Parser p("bench", "Runs one workload of ../shared/peer/torch_peer.py and prints one JSON line in its schema.",
-                {{"--workload", "W", "resnet50-train | resnet50-infer | deeplabv3-train | deeplabv3-infer | mdp-pretrain", ""},
+                {{"--workload", "W", "resnet50-train | resnet50-infer | deeplabv3-train | deeplabv3-infer | mdp-pretrain | experiment-train | "
+                  "experiment-infer", ""},
                  {"--batch", "B", "batch size", "8"},
                  {"--size", "S", "input height and width", "224"},
                  {"--threads", "T", "CPU threads", "2"},
@@ -143,7 +172,7 @@ int bench_main(int argc, char** argv) {
   if (!p.parse(argc, argv, 2)) return 0;
   std::string wl = p.str("--workload");
   MDP_CHECK(!wl.empty(), "mdp bench: --workload is required (resnet50-train, resnet50-infer, deeplabv3-train, "
-            "deeplabv3-infer, mdp-pretrain)");
+            "deeplabv3-infer, mdp-pretrain, experiment-train, experiment-infer)");
   int64_t B = p.integer("--batch"), S = p.integer("--size"), T = p.integer("--threads"), N = p.integer("--steps"),
           W = p.integer("--warmup");
   MDP_CHECK(B > 0 && S >= 32 && T > 0 && N > 0 && W >= 0, "mdp bench: batch, threads and steps must be positive and "
@@ -163,8 +192,9 @@ int bench_main(int argc, char** argv) {
   if (wl == "resnet50-train" || wl == "resnet50-infer") w = classification(wl == "resnet50-train", B, S, dev);
   else if (wl == "deeplabv3-train" || wl == "deeplabv3-infer") w = segmentation(wl == "deeplabv3-train", B, S, dev);
   else if (wl == "mdp-pretrain") w = pretraining(B, S, dev);
+  else if (wl == "experiment-train" || wl == "experiment-infer") w = experiment_model(wl == "experiment-train", B, S, dev);
   else throw Error(fmt::format("mdp bench: unknown workload '{}' (resnet50-train, resnet50-infer, deeplabv3-train, "
-                               "deeplabv3-infer, mdp-pretrain)", wl));
+                               "deeplabv3-infer, mdp-pretrain, experiment-train, experiment-infer)", wl));
   AutocastGuard autocast(precision == "bf16");
   for (int64_t i = 0; i < W; ++i) w.step();
   world.barrier();
@@ -177,10 +207,12 @@ int bench_main(int argc, char** argv) {
   double peak_dev = dev.is_cuda() ? double(allocator_for(dev).stats().peak_bytes) / (1 << 20) : -1;
   std::printf("{\"workload\": \"%s\", \"framework\": \"mdp\", \"device\": \"%s\", \"precision\": \"%s\", \"batch\": %ld, "
               "\"size\": %ld, \"threads\": %ld, \"steps\": %ld, \"ms_per_step\": %.2f, \"images_per_s\": %.3f, "
-              "\"peak_rss_mb\": %.1f, \"peak_device_mb\": %s, \"ranks\": %d, \"allreduce_ms_per_step\": %s}\n",
+              "\"peak_rss_mb\": %.1f, \"peak_device_mb\": %s, \"ranks\": %d, \"allreduce_ms_per_step\": %s, \"params\": %ld, "
+              "\"forward_flops_per_image\": %ld}\n",
               wl.c_str(), dev.str().c_str(), precision.c_str(), long(B), long(S), long(T), long(N), dt * 1000, double(B * R) / dt,
               peak_rss_mb(), peak_dev < 0 ? "null" : fmt::format("{:.1f}", peak_dev).c_str(), R,
-              R > 1 && w.train ? fmt::format("{:.2f}", 1e3 * allreduce_seconds / double(N)).c_str() : "null");
+              R > 1 && w.train ? fmt::format("{:.2f}", 1e3 * allreduce_seconds / double(N)).c_str() : "null", long(w.params),
+              long(w.forward_flops / B));
   double flops = double(w.forward_flops) * (w.train ? 3.0 : 1.0);
   std::fprintf(stderr, "mdp bench: %.1f GFLOP per step, %.1f GFLOP/s\n", flops / 1e9, flops / 1e9 / dt);
   MemoryStats st = allocator_for(Device::cpu()).stats();

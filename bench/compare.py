@@ -6,6 +6,9 @@ Usage: /usr/bin/python3 bench/compare.py [--mdp build/release/apps/mdp] [--runs 
                                          [--keep-openblas-env]
        /usr/bin/python3 bench/compare.py --ranks 2 [--threads 2] [--workloads deeplabv3-train,...]
 
+experiment-train / experiment-infer (the model of `mdp experiment paper-ablations`) run against its twin
+bench/experiment_twin.py, after checking that both count the same parameters and forward FLOPs.
+
 Each workload runs `runs` times per side, the two sides interleaved (mdp, peer, mdp, peer, ...), with the
 same threads; the table shows medians of images/s and peak RSS and the ratio mdp / PyTorch. mdp's achieved
 GFLOP/s (from its stderr line) is shown too, with its fraction of the machine's measured sgemm peak: the
@@ -31,7 +34,9 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIZES = {"resnet50-train": (8, 224), "resnet50-infer": (8, 224), "deeplabv3-train": (2, 256),
-         "deeplabv3-infer": (1, 512), "mdp-pretrain": (2, 256)}
+         "deeplabv3-infer": (1, 512), "mdp-pretrain": (2, 256), "experiment-train": (8, 64), "experiment-infer": (8, 64)}
+# The experiment's model (mdp experiment paper-ablations) is not in the shared peer: its PyTorch twin is here.
+TWIN = os.path.join(HERE, "experiment_twin.py")
 
 
 def run(cmd, env=None):  # -> (the last JSON line of stdout, GFLOP/s from stderr)
@@ -152,7 +157,13 @@ def main():
             r, gf = run([o.mdp, "bench"] + common)
             m.append(r)
             g.append(gf)
-            p.append(run(["/usr/bin/python3", o.peer] + common, peer_env)[0])
+            peer = TWIN if w.startswith("experiment-") else o.peer
+            p.append(run(["/usr/bin/python3", peer] + common, peer_env)[0])
+            if "params" in p[-1]:  # a twin: the same model, or the comparison means nothing
+                same = all(p[-1][k] == r[k] for k in ("params", "forward_flops_per_image"))
+                if not same:
+                    sys.exit(f"{w}: the twin's params / FLOPs ({p[-1]['params']}, {p[-1]['forward_flops_per_image']}) "
+                             f"differ from mdp's ({r['params']}, {r['forward_flops_per_image']})")
         med = lambda xs, k: statistics.median(x[k] for x in xs)
         rows.append((w, b, s, med(m, "images_per_s"), med(p, "images_per_s"), med(m, "peak_rss_mb"), med(p, "peak_rss_mb"),
                      statistics.median(g)))

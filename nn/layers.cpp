@@ -62,12 +62,17 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
 }
 
 Tensor BatchNorm2d::forward_relu(const Tensor& x, const Tensor& residual) {
+  SummaryScope::Frame frame(this);  // a row of the layer table, as operator() records (its FLOPs count)
   bool use_batch_stats = count_batch();
+  Tensor y;
   if (sync_stats && is_training() && world().size() > 1) {
-    Tensor y = forward_synced(x);
-    return relu(residual.defined() ? add(y, residual) : y);
+    y = forward_synced(x);
+    y = relu(residual.defined() ? add(y, residual) : y);
+  } else {
+    y = batch_norm_relu(x, weight, bias, running_mean, running_var, use_batch_stats, momentum, eps, residual);
   }
-  return batch_norm_relu(x, weight, bias, running_mean, running_var, use_batch_stats, momentum, eps, residual);
+  frame.done(y);
+  return y;
 }
 
 // Two passes, each one all-reduce of (C + 1) or C numbers, in float32 from differentiable ops, so the
@@ -142,9 +147,7 @@ Tensor Sequential::forward(const Tensor& x) {
   for (size_t i = 0; i < modules_.size(); ++i) {
     auto* bn = dynamic_cast<BatchNorm2d*>(modules_[i].get());
     if (bn && i + 1 < modules_.size() && dynamic_cast<ReLU*>(modules_[i + 1].get())) {
-      SummaryScope::Frame bn_frame(bn);
-      y = bn->forward_relu(y);
-      bn_frame.done(y);
+      y = bn->forward_relu(y);  // records the batch norm's row itself
       SummaryScope::Frame relu_frame(modules_[++i].get());
       relu_frame.done(y);
       continue;

@@ -206,6 +206,13 @@ BOOST_AUTO_TEST_CASE(summary_table) {
   BOOST_TEST(t.find("layer4.2.conv3") != std::string::npos);
   BOOST_TEST(t.find("[1, 1000]") != std::string::npos);
   BOOST_TEST(t.find("optimizer state") != std::string::npos);
+  // Every batch norm has its row, also those the blocks call through forward_relu (fused with ReLU and the
+  // residual add), so that their FLOPs count: 53 in ResNet-50.
+  int64_t bn_modules = 0, bn_rows = 0;
+  for (auto& [name, m] : r.named_modules()) bn_modules += dynamic_cast<BatchNorm2d*>(m) != nullptr;
+  for (auto& row : s.rows) bn_rows += row.type == "BatchNorm2d";
+  BOOST_TEST(bn_modules == 53);
+  BOOST_TEST(bn_rows == bn_modules);
 }
 
 BOOST_AUTO_TEST_CASE(sgd_and_adamw_follow_pytorch_formulas) {
