@@ -48,6 +48,17 @@ struct Workload {
 // backward pass did not hide), summed over the timed steps.
 double allreduce_seconds = 0;
 
+// Where a supervised training step's time goes, summed over the timed steps (printed on stderr).
+struct Phases {
+  double forward = 0, backward = 0, optimizer = 0;
+} phases;
+double seconds_since(std::chrono::steady_clock::time_point& t) {
+  auto now = std::chrono::steady_clock::now();
+  double s = std::chrono::duration<double>(now - t).count();
+  t = now;
+  return s;
+}
+
 // Training (SGD, cross-entropy) or inference steps of a supervised model on fixed random data. Under
 // mpirun, training is data parallel as `mdp train` runs it: SyncBN, the parameters broadcast from rank 0,
 // the gradients averaged after each backward pass (each rank its own random batch).
@@ -78,11 +89,16 @@ Workload supervised(std::shared_ptr<nn::Module> model, bool train, const Shape& 
   else opt = std::make_shared<nn::SGD>(nn::make_param_groups(*model), nn::SGDOptions{.lr = 0.01, .momentum = 0.9, .weight_decay = 1e-4});
   auto reducer = std::make_shared<nn::GradientReducer>(*model, world);
   w.step = [model, opt, x, y, reducer] {
+    auto t = std::chrono::steady_clock::now();
     opt->zero_grad();
     reducer->prepare_for_backward();
-    backward(cross_entropy((*model)(x), y));
+    Tensor loss = cross_entropy((*model)(x), y);
+    phases.forward += seconds_since(t);
+    backward(loss);
     allreduce_seconds += reducer->finish().wait_seconds;
+    phases.backward += seconds_since(t);
     opt->step();
+    phases.optimizer += seconds_since(t);
   };
   return w;
 }
@@ -199,6 +215,7 @@ int bench_main(int argc, char** argv) {
   for (int64_t i = 0; i < W; ++i) w.step();
   world.barrier();
   allreduce_seconds = 0;
+  phases = {};
   auto t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < N; ++i) w.step();
   world.barrier();
@@ -215,6 +232,9 @@ int bench_main(int argc, char** argv) {
               long(w.forward_flops / B));
   double flops = double(w.forward_flops) * (w.train ? 3.0 : 1.0);
   std::fprintf(stderr, "mdp bench: %.1f GFLOP per step, %.1f GFLOP/s\n", flops / 1e9, flops / 1e9 / dt);
+  if (phases.forward > 0)
+    std::fprintf(stderr, "mdp bench: per step %.1f ms forward (with the loss), %.1f ms backward, %.1f ms optimizer\n",
+                 1e3 * phases.forward / double(N), 1e3 * phases.backward / double(N), 1e3 * phases.optimizer / double(N));
   MemoryStats st = allocator_for(Device::cpu()).stats();
   std::fprintf(stderr, "mdp bench: cpu allocator peak %.1f MB in use, %.1f MB cached at the end, %ld of %ld requests from "
                "the cache\n", double(st.peak_bytes) / (1 << 20), double(st.cached_bytes) / (1 << 20), long(st.cache_hits),

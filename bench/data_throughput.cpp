@@ -2,8 +2,10 @@
 // the sample files of ../shared/data (VOC, ADE20K, COCO-Stuff, Cityscapes in one label space) with
 // MMSegmentation's training pipeline at 512x512 crops (RandomResize (2048, 512) x 0.5..2, RandomCrop
 // cat_max_ratio 0.75, flip, photometric distortion, normalize, pad), batches of 4, for 1 worker and N.
-// A benchmark that prints a table, not a test.
-//   bench_data [--seconds S] [--workers N] [--data DIR]
+// --dataset voc: the VOC samples only (bench/data_twin.py is its PyTorch twin: torch's DataLoader, PIL and
+// torchvision doing the same transforms; bench/compare.py --data runs both). --json: only the N-worker run,
+// as one JSON line. A benchmark that prints a table, not a test.
+//   bench_data [--seconds S] [--workers N] [--data DIR] [--dataset all|voc] [--json]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -71,28 +73,43 @@ double decode_only(const std::shared_ptr<LabelSpace>& space, double seconds) {
 int main(int argc, char** argv) {
   double seconds = 3;
   int workers = int(std::thread::hardware_concurrency());
-  std::string data = "../shared/data";
+  std::string data = "../shared/data", dataset = "all";
+  bool json = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--seconds" && i + 1 < argc) seconds = std::atof(argv[++i]);
     else if (a == "--workers" && i + 1 < argc) workers = std::atoi(argv[++i]);
     else if (a == "--data" && i + 1 < argc) data = argv[++i];
+    else if (a == "--dataset" && i + 1 < argc) dataset = argv[++i];
+    else if (a == "--json") json = true;
     else {
-      std::fprintf(stderr, "usage: bench_data [--seconds S] [--workers N] [--data DIR]\n");
+      std::fprintf(stderr, "usage: bench_data [--seconds S] [--workers N] [--data DIR] [--dataset all|voc] [--json]\n");
       return 2;
     }
   }
   if (workers < 1) workers = 1;
+  if (dataset != "all" && dataset != "voc") {
+    std::fprintf(stderr, "bench_data: --dataset must be all or voc, got '%s'\n", dataset.c_str());
+    return 2;
+  }
   try {
-    auto space = std::make_shared<LabelSpace>(std::vector<LabelSpaceMember>{
-        {open_voc({data + "/VOCdevkit/VOC2012", "trainval"}), 1.0, ""},
-        {open_ade20k({data + "/ADEChallengeData2016", "training"}), 1.0, ""},
-        {open_coco_stuff({data + "/coco_stuff164k", "train2017"}), 1.0, ""},
-        {open_cityscapes({data + "/cityscapes", "val"}), 1.0, ""}});
-    std::printf("bench_data: %lld sample files (VOC, ADE20K, COCO-Stuff, Cityscapes; %d classes, ignore %d), "
+    std::vector<LabelSpaceMember> members{{open_voc({data + "/VOCdevkit/VOC2012", "trainval"}), 1.0, ""}};
+    if (dataset == "all") {
+      members.push_back({open_ade20k({data + "/ADEChallengeData2016", "training"}), 1.0, ""});
+      members.push_back({open_coco_stuff({data + "/coco_stuff164k", "train2017"}), 1.0, ""});
+      members.push_back({open_cityscapes({data + "/cityscapes", "val"}), 1.0, ""});
+    }
+    auto space = std::make_shared<LabelSpace>(members);
+    if (json) {
+      Result r = run(space, workers, seconds);
+      std::printf("{\"framework\": \"mdp\", \"dataset\": \"%s\", \"workers\": %d, \"seconds\": %.3f, \"images\": %lld, "
+                  "\"images_per_s\": %.2f}\n", dataset.c_str(), workers, r.seconds, (long long)r.images, r.images_per_s);
+      return 0;
+    }
+    std::printf("bench_data: %lld sample files (%s; %d classes, ignore %d), "
                 "512x512 crops, batches of 4, %.0f s per row, %u hardware threads\n",
-                (long long)space->size(), space->num_classes(), space->ignore_index(), seconds,
-                std::thread::hardware_concurrency());
+                (long long)space->size(), dataset == "all" ? "VOC, ADE20K, COCO-Stuff, Cityscapes" : "VOC",
+                space->num_classes(), space->ignore_index(), seconds, std::thread::hardware_concurrency());
     double dec = decode_only(space, seconds);
     std::printf("\n%-28s %12s %12s\n", "", "images/s", "ms/image");
     std::printf("%-28s %12.1f %12.2f\n", "decode only, 1 thread", dec, 1000.0 / dec);

@@ -74,33 +74,58 @@ uint8_t clip_u8_trunc(float v) {  // np.clip(v, 0, 255).astype(np.uint8)
   return uint8_t(v);
 }
 
-// img.astype(float32) * alpha + beta, clipped and truncated, on every sample of the image.
-void convert(Image& img, float alpha, float beta) {
-  for (auto& p : img.pixels) p = clip_u8_trunc(float(p) * alpha + beta);
+// The 256 results of clip_u8_trunc(float(v) * alpha + beta): a byte's value depends on the byte alone, so
+// the image's samples are mapped through this table (the same arithmetic, done once per value).
+std::array<uint8_t, 256> convert_table(float alpha, float beta) {
+  std::array<uint8_t, 256> t{};
+  for (int v = 0; v < 256; ++v) t[size_t(v)] = clip_u8_trunc(float(v) * alpha + beta);
+  return t;
+}
+
+// img.astype(float32) * alpha + beta, clipped and truncated, on every sample of the image (every
+// `step`-th sample from `first`).
+void convert(Image& img, float alpha, float beta, size_t first = 0, size_t step = 1) {
+  const std::array<uint8_t, 256> t = convert_table(alpha, beta);
+  uint8_t* p = img.pixels.data();
+  for (size_t i = first, n = img.pixels.size(); i < n; i += step) p[i] = t[p[i]];
 }
 
 }  // namespace
 
 Image resize_bilinear(const Image& src, int width, int height) {
+  return resize_bilinear_window(src, width, height, {0, 0, width, height});
+}
+
+Image resize_bilinear_window(const Image& src, int width, int height, const Window& win) {
   MDP_CHECK(src.bit_depth == 8 && !src.empty(), "resize_bilinear: needs a non-empty 8-bit image, got {}",
             src.describe());
   MDP_CHECK(width >= 1 && height >= 1, "resize_bilinear: target size {}x{} must be positive", width, height);
-  if (width == src.width && height == src.height) return src;
+  MDP_CHECK(win.x0 >= 0 && win.y0 >= 0 && win.width >= 1 && win.height >= 1 && win.x0 + win.width <= width &&
+                win.y0 + win.height <= height,
+            "resize_bilinear: window x={} y={} {}x{} does not fit in the {}x{} output", win.x0, win.y0, win.width,
+            win.height, width, height);
   const int cn = src.channels;
-  Image out(width, height, cn);
+  Image out(win.width, win.height, cn);
+  if (width == src.width && height == src.height) {  // no resize: the window's pixels as they are
+    for (int y = 0; y < win.height; ++y)
+      std::copy_n(src.row(win.y0 + y) + size_t(win.x0) * size_t(cn), size_t(win.width) * size_t(cn), out.row(y));
+    return out;
+  }
   LinearTable tx = linear_table(src.width, width), ty = linear_table(src.height, height);
 
-  // Horizontal pass of source rows into int buffers (values scaled by 2^11); two rows cached.
-  std::vector<int> rows[2] = {std::vector<int>(size_t(width) * size_t(cn)),
-                              std::vector<int>(size_t(width) * size_t(cn))};
+  // Horizontal pass of source rows into int buffers (values scaled by 2^11), the window's columns only;
+  // two rows cached.
+  std::vector<int> rows[2] = {std::vector<int>(size_t(win.width) * size_t(cn)),
+                              std::vector<int>(size_t(win.width) * size_t(cn))};
   int cached[2] = {-1, -1};
   auto hpass = [&](int sy, std::vector<int>& buf) {
     const uint8_t* s = src.row(sy);
-    for (int dx = 0; dx < width; ++dx) {
-      const uint8_t* a = s + size_t(tx.i0[size_t(dx)]) * size_t(cn);
-      const uint8_t* b = s + size_t(tx.i1[size_t(dx)]) * size_t(cn);
-      int w0 = tx.w0[size_t(dx)], w1 = tx.w1[size_t(dx)];
-      int* d = buf.data() + size_t(dx) * size_t(cn);
+    for (int k = 0; k < win.width; ++k) {
+      const size_t dx = size_t(win.x0 + k);
+      const uint8_t* a = s + size_t(tx.i0[dx]) * size_t(cn);
+      const uint8_t* b = s + size_t(tx.i1[dx]) * size_t(cn);
+      int w0 = tx.w0[dx], w1 = tx.w1[dx];
+      int* d = buf.data() + size_t(k) * size_t(cn);
       for (int c = 0; c < cn; ++c) d[c] = int(a[c]) * w0 + int(b[c]) * w1;
     }
   };
@@ -113,14 +138,15 @@ Image resize_bilinear(const Image& src, int width, int height) {
     return rows[k];
   };
 
-  const size_t n = size_t(width) * size_t(cn);
+  const size_t n = size_t(win.width) * size_t(cn);
   // int32 is enough: rows hold at most 255 * 2049, times weights summing to at most 2049, plus 2^21.
   constexpr int32_t kRound = int32_t(1) << (2 * kCoefBits - 1);
-  for (int dy = 0; dy < height; ++dy) {
-    const int32_t* r0 = row_for(ty.i0[size_t(dy)]).data();
-    const int32_t* r1 = row_for(ty.i1[size_t(dy)]).data();
-    const int32_t b0 = ty.w0[size_t(dy)], b1 = ty.w1[size_t(dy)];
-    uint8_t* d = out.row(dy);
+  for (int y = 0; y < win.height; ++y) {
+    const size_t dy = size_t(win.y0 + y);
+    const int32_t* r0 = row_for(ty.i0[dy]).data();
+    const int32_t* r1 = row_for(ty.i1[dy]).data();
+    const int32_t b0 = ty.w0[dy], b1 = ty.w1[dy];
+    uint8_t* d = out.row(y);
     for (size_t k = 0; k < n; ++k) {
       int32_t v = (b0 * r0[k] + b1 * r1[k] + kRound) >> (2 * kCoefBits);
       d[k] = uint8_t(std::clamp(v, 0, 255));
@@ -194,36 +220,47 @@ void flip_horizontal(Sample& s) {
   }
 }
 
-void random_resize(Sample& s, const RandomResizeArgs& a, Generator& gen) {
+std::pair<int, int> random_resize_size(int width, int height, const RandomResizeArgs& a, Generator& gen) {
   MDP_CHECK(a.ratio_min <= a.ratio_max && a.ratio_min > 0, "random_resize: ratio range [{}, {}] is invalid",
             a.ratio_min, a.ratio_max);
   double ratio = gen.uniform() * (a.ratio_max - a.ratio_min) + a.ratio_min;
   int sw = int(a.scale_w * ratio), sh = int(a.scale_h * ratio);
   MDP_CHECK(sw > 0 && sh > 0, "random_resize: scale {}x{} times ratio {} is empty", a.scale_w, a.scale_h, ratio);
-  auto [w, h] = a.keep_ratio ? rescale_size(s.width, s.height, sw, sh) : std::pair<int, int>{sw, sh};
-  resize_sample(s, std::max(w, 1), std::max(h, 1));
+  auto [w, h] = a.keep_ratio ? rescale_size(width, height, sw, sh) : std::pair<int, int>{sw, sh};
+  return {std::max(w, 1), std::max(h, 1)};
+}
+
+void random_resize(Sample& s, const RandomResizeArgs& a, Generator& gen) {
+  auto [w, h] = random_resize_size(s.width, s.height, a, gen);
+  resize_sample(s, w, h);
 }
 
 void random_crop(Sample& s, const RandomCropArgs& a, Generator& gen) {
+  Window w = random_crop_window(s.label, s.width, s.height, s.ignore_index, a, gen);
+  crop_sample(s, w.x0, w.y0, w.width, w.height);
+}
+
+Window random_crop_window(const std::vector<int32_t>& label, int width, int height, int32_t ignore_index,
+                          const RandomCropArgs& a, Generator& gen) {
   MDP_CHECK(a.width >= 1 && a.height >= 1, "random_crop: crop size {}x{} must be positive", a.width, a.height);
-  const int cw = std::min(a.width, s.width), ch = std::min(a.height, s.height);
+  const int cw = std::min(a.width, width), ch = std::min(a.height, height);
   auto draw = [&]() {
-    int margin_h = std::max(s.height - a.height, 0), margin_w = std::max(s.width - a.width, 0);
+    int margin_h = std::max(height - a.height, 0), margin_w = std::max(width - a.width, 0);
     int y = int(gen.randint(0, margin_h + 1));
     int x = int(gen.randint(0, margin_w + 1));
     return std::pair<int, int>{x, y};
   };
   auto [x0, y0] = draw();
-  if (a.cat_max_ratio < 1.0 && s.labeled()) {
+  if (a.cat_max_ratio < 1.0 && !label.empty()) {
     std::vector<int64_t> counts;
     for (int attempt = 0; attempt < 10; ++attempt) {
       counts.assign(counts.size(), 0);
       int64_t total = 0;
       for (int y = y0; y < y0 + ch; ++y) {
-        const int32_t* l = s.label.data() + size_t(y) * size_t(s.width);
+        const int32_t* l = label.data() + size_t(y) * size_t(width);
         for (int x = x0; x < x0 + cw; ++x) {
           int32_t v = l[x];
-          if (v == s.ignore_index || v < 0) continue;
+          if (v == ignore_index || v < 0) continue;
           if (size_t(v) >= counts.size()) counts.resize(size_t(v) + 1, 0);
           ++counts[size_t(v)];
           ++total;
@@ -239,7 +276,7 @@ void random_crop(Sample& s, const RandomCropArgs& a, Generator& gen) {
       std::tie(x0, y0) = draw();
     }
   }
-  crop_sample(s, x0, y0, cw, ch);
+  return {x0, y0, cw, ch};
 }
 
 void random_flip(Sample& s, double prob, Generator& gen) {
@@ -279,16 +316,16 @@ void hsv_to_rgb(Image& img) {
   MDP_CHECK(img.channels == 3 && img.bit_depth == 8, "hsv_to_rgb: needs 8-bit HSV, got {}", img.describe());
   // cv2 HSV2RGB_b: through float, h scaled by 6/180, then rounded (saturate_cast) back to 8 bits.
   static const int sector_data[6][3] = {{1, 3, 0}, {1, 0, 2}, {3, 0, 1}, {0, 2, 1}, {0, 1, 3}, {2, 1, 0}};
-  const size_t n = size_t(img.width) * size_t(img.height);
-  uint8_t* p = img.pixels.data();
-  for (size_t i = 0; i < n; ++i, p += 3) {
-    float h = p[0], s = p[1] * (1.f / 255.f), v = p[2] * (1.f / 255.f);
-    float r, g, b;
-    if (s == 0.f) {
-      r = g = b = v;
-    } else {
-      h *= 6.f / 180.f;
-      while (h < 0) h += 6;
+  // The sector and the fraction within it of each possible H byte, computed once as cv2 computes them
+  // per pixel (h * 6/180, wrapped into [0, 6), floor).
+  struct Hue {
+    int sector;
+    float fraction;
+  };
+  static const auto hues = [] {
+    std::array<Hue, 256> t{};
+    for (int byte = 0; byte < 256; ++byte) {
+      float h = float(byte) * (6.f / 180.f);
       while (h >= 6) h -= 6;
       int sector = int(std::floor(h));
       h -= float(sector);
@@ -296,6 +333,21 @@ void hsv_to_rgb(Image& img) {
         sector = 0;
         h = 0.f;
       }
+      t[size_t(byte)] = {sector, h};
+    }
+    return t;
+  }();
+  const size_t n = size_t(img.width) * size_t(img.height);
+  uint8_t* p = img.pixels.data();
+  for (size_t i = 0; i < n; ++i, p += 3) {
+    float s = p[1] * (1.f / 255.f), v = p[2] * (1.f / 255.f);
+    float r, g, b;
+    if (s == 0.f) {
+      r = g = b = v;
+    } else {
+      const Hue hue = hues[p[0]];
+      const int sector = hue.sector;
+      const float h = hue.fraction;
       float tab[4] = {v, v * (1.f - s), v * (1.f - s * h), v * (1.f - s * (1.f - h))};
       b = tab[sector_data[sector][0]];
       g = tab[sector_data[sector][1]];
@@ -321,7 +373,7 @@ void photo_metric_distortion(Image& img, const PhotoMetricArgs& a, Generator& ge
   if (coin()) {  // saturation
     float alpha = float(gen.uniform(a.saturation_lo, a.saturation_hi));
     rgb_to_hsv(img);
-    for (size_t i = 1; i < img.pixels.size(); i += 3) img.pixels[i] = clip_u8_trunc(float(img.pixels[i]) * alpha);
+    convert(img, alpha, 0.f, 1, 3);  // the S channel
     hsv_to_rgb(img);
   }
   if (coin()) {  // hue
@@ -395,8 +447,28 @@ PreparedSample apply_pipeline(Sample s, const PipelineOptions& o, Generator& gen
     }
     resize_sample(s, w, h);
   }
-  if (o.random_resize) random_resize(s, *o.random_resize, gen);
-  if (o.crop) random_crop(s, *o.crop, gen);
+  if (o.random_resize && o.crop) {
+    // RandomResize then RandomCrop, with the image resized inside the crop window only: the window is
+    // chosen on the resized label, and a bilinear output pixel depends on its coordinates alone, so the
+    // result is the same as resizing the whole image and cropping it (the image is up to 2x the
+    // scale; the crop a fraction of it).
+    auto [w, h] = random_resize_size(s.width, s.height, *o.random_resize, gen);
+    if (s.labeled()) s.label = resize_nearest(s.label, s.width, s.height, w, h);
+    Window win = random_crop_window(s.label, w, h, s.ignore_index, *o.crop, gen);
+    s.image = resize_bilinear_window(s.image, w, h, win);
+    if (s.labeled()) {
+      std::vector<int32_t> lab(size_t(win.width) * size_t(win.height));
+      for (int y = 0; y < win.height; ++y)
+        std::copy_n(s.label.data() + size_t(win.y0 + y) * size_t(w) + size_t(win.x0), size_t(win.width),
+                    lab.data() + size_t(y) * size_t(win.width));
+      s.label = std::move(lab);
+    }
+    s.width = win.width;
+    s.height = win.height;
+  } else {
+    if (o.random_resize) random_resize(s, *o.random_resize, gen);
+    if (o.crop) random_crop(s, *o.crop, gen);
+  }
   if (o.flip_prob > 0) random_flip(s, o.flip_prob, gen);
   if (o.photometric) photo_metric_distortion(s.image, *o.photometric, gen);
   PreparedSample p = normalize(std::move(s), o.normalize);

@@ -31,8 +31,16 @@ namespace mdp::data {
 
 // ---- primitives ----------------------------------------------------------------------------------
 
+// A rectangle [x0, x0 + width) x [y0, y0 + height) of an image or label map.
+struct Window {
+  int x0 = 0, y0 = 0, width = 0, height = 0;
+};
+
 // Bilinear resize of an 8-bit image with any channel count to width x height (both >= 1).
 Image resize_bilinear(const Image& src, int width, int height);
+// The window `win` of resize_bilinear(src, width, height), computed alone (bit-identical to cropping the
+// whole resize; the cost is the window's).
+Image resize_bilinear_window(const Image& src, int width, int height, const Window& win);
 // Nearest resize of a (src_h, src_w) label map to (height, width).
 std::vector<int32_t> resize_nearest(const std::vector<int32_t>& src, int src_w, int src_h, int width, int height);
 // mmcv.rescale_size: (w, h) scaled by min(long(scale) / long(w, h), short(scale) / short(w, h)), each side
@@ -57,6 +65,8 @@ struct RandomResizeArgs {
   bool keep_ratio = true;
 };
 void random_resize(Sample& s, const RandomResizeArgs& a, Generator& gen);
+// The size random_resize gives a width x height sample (the same draw from gen).
+std::pair<int, int> random_resize_size(int width, int height, const RandomResizeArgs& a, Generator& gen);
 
 // RandomCrop(crop_size, cat_max_ratio): a uniformly placed width x height window (the whole side where
 // the sample is smaller). With cat_max_ratio < 1, up to 10 re-draws while the window holds fewer than two
@@ -67,6 +77,10 @@ struct RandomCropArgs {
   double cat_max_ratio = 1.0;
 };
 void random_crop(Sample& s, const RandomCropArgs& a, Generator& gen);
+// The window random_crop keeps of a width x height sample with this label map (empty: unlabeled), with
+// the same draws from gen.
+Window random_crop_window(const std::vector<int32_t>& label, int width, int height, int32_t ignore_index,
+                          const RandomCropArgs& a, Generator& gen);
 
 // RandomFlip(prob): horizontal flip of image and label together with probability prob.
 void random_flip(Sample& s, double prob, Generator& gen);

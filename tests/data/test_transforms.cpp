@@ -321,4 +321,47 @@ BOOST_AUTO_TEST_CASE(pipeline_is_deterministic_and_shaped) {
   BOOST_TEST(u.label.size() == 757u * 512u);
 }
 
+BOOST_AUTO_TEST_CASE(resize_window_is_the_crop_of_the_whole_resize) {
+  Sample s = coordinate_sample(37, 23);
+  for (auto [w, h] : {std::pair<int, int>{80, 50}, {37, 23}, {20, 11}, {111, 23}})
+    for (Window win : {Window{0, 0, w, h}, Window{3, 2, w / 2, h / 3}, Window{w - 5, h - 4, 5, 4}, Window{1, 1, 1, 1}}) {
+      BOOST_TEST_CONTEXT(w << "x" << h << " window " << win.x0 << "," << win.y0 << " " << win.width << "x" << win.height) {
+        Sample whole = s;
+        resize_sample(whole, w, h);
+        crop_sample(whole, win.x0, win.y0, win.width, win.height);
+        Image part = resize_bilinear_window(s.image, w, h, win);
+        BOOST_TEST((part.pixels == whole.image.pixels));
+        BOOST_TEST(part.width == win.width);
+        BOOST_TEST(part.height == win.height);
+      }
+    }
+  BOOST_CHECK_THROW(resize_bilinear_window(s.image, 10, 10, {5, 5, 6, 1}), mdp::Error);
+}
+
+// apply_pipeline resizes the image inside the crop window only; the result equals the transforms applied
+// one after another (resize the whole sample, crop, flip, distort, normalize, pad) with the same draws.
+BOOST_AUTO_TEST_CASE(pipeline_equals_its_transforms_in_order) {
+  auto voc = open_voc({sample("VOCdevkit/VOC2012"), "trainval"});
+  for (auto [crop, scale] : {std::pair<int, int>{128, 512}, {512, 2048}, {600, 512}})
+    for (uint64_t seed : {0u, 1u, 2u, 3u, 4u, 5u})
+      for (int64_t i = 0; i < voc->size(); ++i) {
+        BOOST_TEST_CONTEXT("crop " << crop << " scale " << scale << " seed " << seed << " sample " << i) {
+          PipelineOptions o = train_pipeline(crop, crop, scale, scale / 4);
+          Generator g1(seed), g2(seed);
+          PreparedSample fused = apply_pipeline(voc->get(i), o, g1);
+          Sample s = voc->get(i);
+          random_resize(s, *o.random_resize, g2);
+          random_crop(s, *o.crop, g2);
+          random_flip(s, o.flip_prob, g2);
+          photo_metric_distortion(s.image, *o.photometric, g2);
+          PreparedSample step = normalize(std::move(s), o.normalize);
+          pad(step, crop, crop);
+          BOOST_TEST((fused.image == step.image));
+          BOOST_TEST((fused.label == step.label));
+          BOOST_TEST(fused.width == step.width);
+          BOOST_TEST(g1.randint(0, 1 << 30) == g2.randint(0, 1 << 30));  // the same number of draws
+        }
+      }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
