@@ -5,6 +5,7 @@ Usage: /usr/bin/python3 bench/compare.py [--mdp build/release/apps/mdp] [--runs 
                                          [--workloads resnet50-train,...] [--device cpu] [--precision fp32]
                                          [--keep-openblas-env]
        /usr/bin/python3 bench/compare.py --ranks 2 [--threads 2] [--workloads deeplabv3-train,...]
+       /usr/bin/python3 bench/compare.py --data [--threads 2] [--runs 3] [--seconds 5]
 
 experiment-train / experiment-infer (the model of `mdp experiment paper-ablations`) run against its twin
 bench/experiment_twin.py, after checking that both count the same parameters and forward FLOPs.
@@ -14,6 +15,11 @@ same threads; the table shows medians of images/s and peak RSS and the ratio mdp
 GFLOP/s (from its stderr line) is shown too, with its fraction of the machine's measured sgemm peak: the
 median of 5 timings of a 2048^3 float32 matrix product through PyTorch (OpenBLAS) on the same threads,
 measured before the workloads. A benchmark, not a test: machines are noisy.
+
+--data compares the data loaders instead: `bench_data --dataset voc` (VOC JPEGs through MMSeg's training
+pipeline to 512x512 crops, batches of 4) against bench/data_twin.py (torch's DataLoader, PIL, torchvision,
+the same transforms), with 1 worker and with --threads workers, interleaved; images/s per worker is the
+1-worker number (a worker is one thread or process on one core).
 
 --ranks N compares mdp with itself instead: N data-parallel ranks (`mpirun -np N mdp bench`, threads / N
 each, batch B per rank, SyncBN) against one process with all the threads at batch N x B, interleaved, and
@@ -124,6 +130,27 @@ def distributed(o):
           f"precision {o.precision}; medians of {o.runs} interleaved runs (ratio: the median of the per-pair ratios)")
 
 
+def data_loaders(o):
+    """bench_data --dataset voc against bench/data_twin.py, 1 worker and o.threads workers."""
+    bench_data = os.path.join(os.path.dirname(o.mdp), "..", "bench", "bench_data")
+    data = os.path.join(HERE, "..", "..", "shared", "data")
+    rows = []
+    for workers in sorted({1, o.threads}):
+        common = ["--workers", str(workers), "--seconds", str(o.seconds), "--data", data]
+        m, p = [], []
+        for _ in range(o.runs):
+            m.append(run([bench_data, "--dataset", "voc", "--json"] + common)[0]["images_per_s"])
+            p.append(run(["/usr/bin/python3", os.path.join(HERE, "data_twin.py")] + common)[0]["images_per_s"])
+        rows.append((workers, statistics.median(m), statistics.median(p),
+                     statistics.median(a / b for a, b in zip(m, p))))
+    print(f"{'workers':>7} {'mdp img/s':>10} {'torch img/s':>12} {'ratio':>6} {'mdp img/s per worker':>21} "
+          f"{'torch img/s per worker':>23}")
+    for w, mi, pi, r in rows:
+        print(f"{w:>7} {mi:>10.1f} {pi:>12.1f} {r:>6.2f} {mi / w:>21.1f} {pi / w:>23.1f}")
+    print(f"VOC samples, MMSeg training pipeline to 512x512 crops, batches of 4; medians of {o.runs} interleaved "
+          f"runs of {o.seconds:g} s (ratio: the median of the per-pair ratios)")
+
+
 def main():
     a = argparse.ArgumentParser()
     a.add_argument("--mdp", default=os.path.join(HERE, "..", "build", "release", "apps", "mdp"))
@@ -136,7 +163,11 @@ def main():
     a.add_argument("--precision", default="fp32")
     a.add_argument("--keep-openblas-env", action="store_true")
     a.add_argument("--ranks", type=int, default=1, help="> 1: data-parallel mdp against one mdp process")
+    a.add_argument("--data", action="store_true", help="the data loaders instead of the models")
+    a.add_argument("--seconds", type=float, default=5, help="--data: seconds per run")
     o = a.parse_args()
+    if o.data:
+        return data_loaders(o)
     if o.ranks > 1:
         return distributed(o)
     peer_env = dict(os.environ)
