@@ -50,7 +50,8 @@ double allreduce_seconds = 0;
 
 // Where a supervised training step's time goes, summed over the timed steps (printed on stderr).
 struct Phases {
-  double forward = 0, backward = 0, optimizer = 0;
+  double forward = 0, loss = 0, backward = 0, optimizer = 0;
+  double key_update = 0, key_forward = 0, bank = 0;  // mdp-pretrain: the momentum encoder and the bank
 } phases;
 double seconds_since(std::chrono::steady_clock::time_point& t) {
   auto now = std::chrono::steady_clock::now();
@@ -152,15 +153,24 @@ Workload pretraining(int64_t B, int64_t S, Device dev) {
   w.params = summary.total_params;
   w.train = true;
   w.step = [q, k, opt, bank, x, y, D] {
+    auto t = std::chrono::steady_clock::now();
     Tensor z = (*q)(x);
+    phases.forward += seconds_since(t);
     Tensor zp = reshape(permute(z, {0, 2, 3, 1}), {-1, D});
     ProtoLossResult r = proto_loss(zp, ops::reshape(y, {-1}), bank->prototypes(), bank->filled(), {});
+    phases.loss += seconds_since(t);
     opt->zero_grad();
     backward(r.loss);
+    phases.backward += seconds_since(t);
     opt->step();
+    phases.optimizer += seconds_since(t);
     NoGradGuard ng;
     momentum_update(*k, *q, 0.999);
-    bank->update((*k)(x), y);
+    phases.key_update += seconds_since(t);
+    Tensor keys = (*k)(x);
+    phases.key_forward += seconds_since(t);
+    bank->update(keys, y);
+    phases.bank += seconds_since(t);
   };
   return w;
 }
@@ -232,9 +242,15 @@ int bench_main(int argc, char** argv) {
               long(w.forward_flops / B));
   double flops = double(w.forward_flops) * (w.train ? 3.0 : 1.0);
   std::fprintf(stderr, "mdp bench: %.1f GFLOP per step, %.1f GFLOP/s\n", flops / 1e9, flops / 1e9 / dt);
-  if (phases.forward > 0)
+  auto ms = [&](double s) { return 1e3 * s / double(N); };
+  if (wl == "mdp-pretrain")
+    std::fprintf(stderr, "mdp bench: per step %.1f ms forward, %.1f ms loss, %.1f ms backward, %.1f ms optimizer, "
+                 "%.1f ms key-encoder momentum update, %.1f ms key-encoder forward, %.1f ms bank update\n",
+                 ms(phases.forward), ms(phases.loss), ms(phases.backward), ms(phases.optimizer), ms(phases.key_update),
+                 ms(phases.key_forward), ms(phases.bank));
+  else if (phases.forward > 0)
     std::fprintf(stderr, "mdp bench: per step %.1f ms forward (with the loss), %.1f ms backward, %.1f ms optimizer\n",
-                 1e3 * phases.forward / double(N), 1e3 * phases.backward / double(N), 1e3 * phases.optimizer / double(N));
+                 ms(phases.forward), ms(phases.backward), ms(phases.optimizer));
   MemoryStats st = allocator_for(Device::cpu()).stats();
   std::fprintf(stderr, "mdp bench: cpu allocator peak %.1f MB in use, %.1f MB cached at the end, %ld of %ld requests from "
                "the cache\n", double(st.peak_bytes) / (1 << 20), double(st.cached_bytes) / (1 << 20), long(st.cache_hits),

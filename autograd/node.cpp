@@ -62,7 +62,12 @@ TensorList AccumulateGrad::apply(const TensorList& g) {
   MDP_CHECK(g[0].shape() == leaf_.shape(), "backward: gradient of shape {} for a leaf of shape {}",
             shape_str(g[0].shape()), shape_str(leaf_.shape()));
   if (!grad.defined()) {
-    leaf_.set_grad(ops::clone(ops::to(g[0], leaf_.dtype())));
+    // As torch: a gradient nobody else holds (this handle is its only reference, and its storage's) becomes
+    // .grad itself; any other is copied, so .grad never aliases another tensor.
+    const Tensor& in = g[0];
+    const bool alone = in.impl_ptr().use_count() == 1 && in.storage().use_count() == 1 && in.offset() == 0 &&
+                       in.is_contiguous() && in.dtype() == leaf_.dtype() && !in.requires_grad();
+    leaf_.set_grad(alone ? in : ops::clone(ops::to(in, leaf_.dtype())));
   } else {
     ops::axpby_(grad, 1.0, ops::contiguous(ops::to(g[0], grad.dtype())), 1.0);  // .grad is ours: add in place
   }

@@ -32,6 +32,35 @@ BOOST_AUTO_TEST_CASE(node_used_twice_and_accumulation) {
   BOOST_TEST(ops::to_vector(x.grad()) == (std::vector<double>{22, -32}));
 }
 
+// A leaf's first gradient becomes .grad without a copy when nothing else holds it; it never aliases a tensor
+// someone else holds: the gradient a caller passed in, or one tensor handed to two leaves (add's backward).
+BOOST_AUTO_TEST_CASE(grad_never_aliases_another_tensor) {
+  Tensor a = ops::from_vector({1, 2}, {2}), b = ops::from_vector({3, 4}, {2});
+  a.set_requires_grad(true);
+  b.set_requires_grad(true);
+  Tensor seed = ops::from_vector({1, 1}, {2});
+  backward(add(a, b), seed);  // add's backward passes the same gradient to both leaves
+  BOOST_TEST(a.grad().storage() != b.grad().storage());
+  BOOST_TEST(a.grad().storage() != seed.storage());
+  BOOST_TEST(b.grad().storage() != seed.storage());
+  ops::fill_(a.grad(), 5);
+  BOOST_TEST(ops::to_vector(b.grad()) == (std::vector<double>{1, 1}));
+  BOOST_TEST(ops::to_vector(seed) == (std::vector<double>{1, 1}));
+
+  Tensor x = ops::from_vector({1, 2, 3}, {3});  // a leaf as the root: its gradient is the caller's tensor
+  x.set_requires_grad(true);
+  Tensor gx = ops::from_vector({7, 8, 9}, {3});
+  backward(x, gx);
+  BOOST_TEST(x.grad().storage() != gx.storage());
+
+  Tensor w = ops::from_vector({1, 2, 3, 4}, {2, 2});  // a gradient taken over as .grad, then accumulated into
+  w.set_requires_grad(true);
+  backward(sum(mul(w, 2.0)));
+  BOOST_TEST(ops::to_vector(w.grad()) == (std::vector<double>{2, 2, 2, 2}));
+  backward(sum(mul(w, 1.0)));  // accumulates into the kept .grad
+  BOOST_TEST(ops::to_vector(w.grad()) == (std::vector<double>{3, 3, 3, 3}));
+}
+
 BOOST_AUTO_TEST_CASE(post_accumulate_grad_hooks_run_once_per_backward_after_every_use) {
   Tensor x = ops::from_vector({1, -2}, {2});
   x.set_requires_grad(true);
