@@ -48,7 +48,10 @@ struct Workload {
 // backward pass did not hide), summed over the timed steps.
 double allreduce_seconds = 0;
 
-// Where a supervised training step's time goes, summed over the timed steps (printed on stderr).
+// Where a training step's time goes, summed over the timed steps (printed on stderr for CPU runs; on CUDA
+// the host returns before the kernels finish, so a split would mean nothing). Supervised: "forward"
+// includes zero_grad, "backward" the wait for the gradient all-reduces; mdp-pretrain: "backward" includes
+// zero_grad.
 struct Phases {
   double forward = 0, loss = 0, backward = 0, optimizer = 0;
   double key_update = 0, key_forward = 0, bank = 0;  // mdp-pretrain: the momentum encoder and the bank
@@ -243,12 +246,12 @@ int bench_main(int argc, char** argv) {
   double flops = double(w.forward_flops) * (w.train ? 3.0 : 1.0);
   std::fprintf(stderr, "mdp bench: %.1f GFLOP per step, %.1f GFLOP/s\n", flops / 1e9, flops / 1e9 / dt);
   auto ms = [&](double s) { return 1e3 * s / double(N); };
-  if (wl == "mdp-pretrain")
+  if (dev.is_cpu() && wl == "mdp-pretrain")
     std::fprintf(stderr, "mdp bench: per step %.1f ms forward, %.1f ms loss, %.1f ms backward, %.1f ms optimizer, "
                  "%.1f ms key-encoder momentum update, %.1f ms key-encoder forward, %.1f ms bank update\n",
                  ms(phases.forward), ms(phases.loss), ms(phases.backward), ms(phases.optimizer), ms(phases.key_update),
                  ms(phases.key_forward), ms(phases.bank));
-  else if (phases.forward > 0)
+  else if (dev.is_cpu() && phases.forward > 0)
     std::fprintf(stderr, "mdp bench: per step %.1f ms forward (with the loss), %.1f ms backward, %.1f ms optimizer\n",
                  ms(phases.forward), ms(phases.backward), ms(phases.optimizer));
   MemoryStats st = allocator_for(Device::cpu()).stats();

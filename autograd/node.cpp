@@ -62,11 +62,13 @@ TensorList AccumulateGrad::apply(const TensorList& g) {
   MDP_CHECK(g[0].shape() == leaf_.shape(), "backward: gradient of shape {} for a leaf of shape {}",
             shape_str(g[0].shape()), shape_str(leaf_.shape()));
   if (!grad.defined()) {
-    // As torch: a gradient nobody else holds (this handle is its only reference, and its storage's) becomes
-    // .grad itself; any other is copied, so .grad never aliases another tensor.
+    // As torch: a gradient nobody else holds (this handle is its only reference, and its storage's, which
+    // it fills exactly: not the last slice of a concatenation's gradient) becomes .grad itself; any other
+    // is copied, so .grad never aliases another tensor nor keeps a larger buffer alive.
     const Tensor& in = g[0];
     const bool alone = in.impl_ptr().use_count() == 1 && in.storage().use_count() == 1 && in.offset() == 0 &&
-                       in.is_contiguous() && in.dtype() == leaf_.dtype() && !in.requires_grad();
+                       in.is_contiguous() && in.storage()->nbytes == size_t(in.numel()) * in.element_size() &&
+                       in.dtype() == leaf_.dtype() && !in.requires_grad();
     leaf_.set_grad(alone ? in : ops::clone(ops::to(in, leaf_.dtype())));
   } else {
     ops::axpby_(grad, 1.0, ops::contiguous(ops::to(g[0], grad.dtype())), 1.0);  // .grad is ours: add in place

@@ -19,7 +19,10 @@ measured before the workloads. A benchmark, not a test: machines are noisy.
 --data compares the data loaders instead: `bench_data --dataset voc` (VOC JPEGs through MMSeg's training
 pipeline to 512x512 crops, batches of 4) against bench/data_twin.py (torch's DataLoader, PIL, torchvision,
 the same transforms), with 1 worker and with --threads workers, interleaved; images/s per worker is the
-1-worker number (a worker is one thread or process on one core).
+1-worker number (a worker is one thread or process on one core). Both do the same transforms with the same
+probabilities; how differs: mdp resizes the image inside the chosen crop window only (bit-identical to
+resizing it whole), the twin resizes it whole as torchvision does, and PIL's bilinear filter widens when it
+shrinks (antialiasing; cv2's and mdp's does not).
 
 --ranks N compares mdp with itself instead: N data-parallel ranks (`mpirun -np N mdp bench`, threads / N
 each, batch B per rank, SyncBN) against one process with all the threads at batch N x B, interleaved, and
@@ -158,7 +161,7 @@ def main():
     a.add_argument("--runs", type=int, default=3)
     a.add_argument("--threads", type=int, default=2)
     a.add_argument("--steps", type=int, default=3)
-    a.add_argument("--workloads", default=",".join(SIZES))
+    a.add_argument("--workloads", default=None, help="default: all (on cuda: those of the shared peer)")
     a.add_argument("--device", default="cpu")
     a.add_argument("--precision", default="fp32")
     a.add_argument("--keep-openblas-env", action="store_true")
@@ -166,6 +169,8 @@ def main():
     a.add_argument("--data", action="store_true", help="the data loaders instead of the models")
     a.add_argument("--seconds", type=float, default=5, help="--data: seconds per run")
     o = a.parse_args()
+    if o.workloads is None:  # the experiment's twin runs on the CPU only
+        o.workloads = ",".join(w for w in SIZES if o.device == "cpu" or not w.startswith("experiment-"))
     if o.data:
         return data_loaders(o)
     if o.ranks > 1:

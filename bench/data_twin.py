@@ -6,9 +6,11 @@ PyTorch user writes it. The same transforms in the same order as mdp's data::tra
   RandomResize(scale (2048, 512), ratio 0.5..2.0, keep ratio; image bilinear, label nearest)
   RandomCrop(512x512, cat_max_ratio 0.75: up to 10 re-draws)  RandomFlip(0.5)
   PhotoMetricDistortion(brightness +-32, contrast 0.5..1.5 before or after, saturation 0.5..1.5 and hue +-18
-  in HSV, each with probability 0.5)  Normalize(ImageNet mean / std)  Pad(512x512; image 0, label 255)
+  in HSV through PIL's conversions, each with probability 0.5; uint8 after every step, as MMSeg)  Normalize(ImageNet mean / std)  Pad(512x512; image 0, label 255)
 
-batches of 4 (default collate), an endless random sampler. Prints one JSON line:
+batches of 4 (default collate), an endless random sampler. Unlike mdp, it resizes the whole image before
+cropping (as torchvision and MMSeg do; mdp resizes the crop window only, with the same result), and PIL's
+bilinear filter antialiases when it shrinks. Prints one JSON line:
   {"framework": "pytorch-...", "dataset": "voc", "workers": N, "seconds": S, "images": n, "images_per_s": x}
 
 Usage: /usr/bin/python3 bench/data_twin.py [--data ../shared/data] [--workers N] [--seconds S]
@@ -72,22 +74,28 @@ def random_crop(img, label):
     return TF.crop(img, top, left, ch, cw), TF.crop(label, top, left, ch, cw)
 
 
-def photo_metric(img):
-    a = np.asarray(img).astype(np.float32)
-    if random.random() < 0.5:
-        a = np.clip(a + random.uniform(-32, 32), 0, 255)
-    contrast_first = random.random() < 0.5
-    if contrast_first and random.random() < 0.5:
-        a = np.clip(a * random.uniform(0.5, 1.5), 0, 255)
-    img = Image.fromarray(a.astype(np.uint8))
-    if random.random() < 0.5:
-        img = TF.adjust_saturation(img, random.uniform(0.5, 1.5))
-    if random.random() < 0.5:
-        img = TF.adjust_hue(img, random.randint(-18, 18) / 180.0)
-    if not contrast_first and random.random() < 0.5:
-        a = np.clip(np.asarray(img).astype(np.float32) * random.uniform(0.5, 1.5), 0, 255)
-        img = Image.fromarray(a.astype(np.uint8))
-    return img
+def convert(a, alpha=1.0, beta=0.0):  # MMSeg's convert: float32 arithmetic, clipped back to uint8
+    return np.clip(a.astype(np.float32) * alpha + beta, 0, 255).astype(np.uint8)
+
+
+def photo_metric(img):  # MMSeg's PhotoMetricDistortion, each step with probability 0.5
+    a = np.asarray(img)
+    if random.randint(0, 1):
+        a = convert(a, beta=random.uniform(-32, 32))
+    contrast_first = random.randint(0, 1) == 1
+    if contrast_first and random.randint(0, 1):
+        a = convert(a, alpha=random.uniform(0.5, 1.5))
+    if random.randint(0, 1):  # saturation, in HSV
+        hsv = np.array(Image.fromarray(a).convert("HSV"))
+        hsv[..., 1] = convert(hsv[..., 1], alpha=random.uniform(0.5, 1.5))
+        a = np.asarray(Image.fromarray(hsv, "HSV").convert("RGB"))
+    if random.randint(0, 1):  # hue, in HSV (PIL's H spans 0..255 where cv2's spans 0..179)
+        hsv = np.array(Image.fromarray(a).convert("HSV"))
+        hsv[..., 0] = (hsv[..., 0].astype(np.int32) + round(random.randint(-18, 17) * 256 / 180)) % 256
+        a = np.asarray(Image.fromarray(hsv, "HSV").convert("RGB"))
+    if not contrast_first and random.randint(0, 1):
+        a = convert(a, alpha=random.uniform(0.5, 1.5))
+    return Image.fromarray(a)
 
 
 def transform(img, label):

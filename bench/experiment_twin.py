@@ -14,7 +14,7 @@ them (the first block of a dilated layer keeps the previous dilation; conv2 is n
 Prints one JSON line in the schema of ../shared/peer/torch_peer.py plus "params" and
 "forward_flops_per_image", counted with mdp's rule (nn/layers.cpp layer_flops: 2 per multiply-add of a
 convolution or linear layer, 2 per output element of a batch norm), so that bench/compare.py and the test
-apps/bench_twin can check that the two models are the same size. --describe prints them without timing.
+apps/bench can check that the two models are the same size. --describe prints them without timing.
 
 Usage: /usr/bin/python3 bench/experiment_twin.py --workload experiment-train [--batch 8] [--size 64]
        [--threads 2] [--steps 3] [--warmup 1] [--precision fp32|bf16] [--describe]

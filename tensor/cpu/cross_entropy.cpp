@@ -1,6 +1,7 @@
 // cross_entropy.cpp (cpu): softmax cross-entropy over (N, K, S) logits with ignore_index and class
-// weights. Forward: per pixel log-sum-exp over K (strided by S), sums in double. Backward fills the
-// whole gradient, softmax minus one-hot scaled by weight / total weight, zero for ignored pixels.
+// weights, over blocks of pixels (kBlock below). Forward: per pixel log-sum-exp over K, the loss summed in
+// double. Backward fills the whole gradient, softmax minus one-hot scaled by weight / total weight, zero for
+// ignored pixels.
 #include <algorithm>
 #include <cmath>
 #include <vector>

@@ -344,12 +344,13 @@ BOOST_AUTO_TEST_CASE(pipeline_equals_its_transforms_in_order) {
   auto voc = open_voc({sample("VOCdevkit/VOC2012"), "trainval"});
   for (auto [crop, scale] : {std::pair<int, int>{128, 512}, {512, 2048}, {600, 512}})
     for (uint64_t seed : {0u, 1u, 2u, 3u, 4u, 5u})
-      for (int64_t i = 0; i < voc->size(); ++i) {
+      for (int64_t i = 0; i < 2 * voc->size(); ++i) {  // each sample labeled, then unlabeled
         BOOST_TEST_CONTEXT("crop " << crop << " scale " << scale << " seed " << seed << " sample " << i) {
           PipelineOptions o = train_pipeline(crop, crop, scale, scale / 4);
           Generator g1(seed), g2(seed);
-          PreparedSample fused = apply_pipeline(voc->get(i), o, g1);
-          Sample s = voc->get(i);
+          Sample s = voc->get(i % voc->size());
+          if (i >= voc->size()) s.label.clear();
+          PreparedSample fused = apply_pipeline(s, o, g1);
           random_resize(s, *o.random_resize, g2);
           random_crop(s, *o.crop, g2);
           random_flip(s, o.flip_prob, g2);
@@ -359,6 +360,7 @@ BOOST_AUTO_TEST_CASE(pipeline_equals_its_transforms_in_order) {
           BOOST_TEST((fused.image == step.image));
           BOOST_TEST((fused.label == step.label));
           BOOST_TEST(fused.width == step.width);
+          BOOST_TEST(fused.height == step.height);
           BOOST_TEST(g1.randint(0, 1 << 30) == g2.randint(0, 1 << 30));  // the same number of draws
         }
       }
