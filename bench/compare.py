@@ -14,7 +14,9 @@ Each workload runs `runs` times per side, the two sides interleaved (mdp, peer, 
 same threads; the table shows medians of images/s and peak RSS and the ratio mdp / PyTorch. mdp's achieved
 GFLOP/s (from its stderr line) is shown too, with its fraction of the machine's measured sgemm peak: the
 median of 5 timings of a 2048^3 float32 matrix product through PyTorch (OpenBLAS) on the same threads,
-measured before the workloads. A benchmark, not a test: machines are noisy.
+measured before the workloads. With --precision bf16 also the fraction of the bf16 peak: mdp's own oneDNN
+bf16 matrix product (build/release/bench/bench_ops --matmul-peak bfloat16), timed in the same run. A
+benchmark, not a test: machines are noisy.
 
 --data compares the data loaders instead: `bench_data --dataset voc` (VOC JPEGs through MMSeg's training
 pipeline to 512x512 crops, batches of 4) against bench/data_twin.py (torch's DataLoader, PIL, torchvision,
@@ -183,6 +185,13 @@ def main():
     peak = sgemm_peak(o.threads, peer_env)
     print(f"sgemm peak (PyTorch/OpenBLAS {core}, 2048^3 float32, {o.threads} threads): {peak:.1f} GFLOP/s",
           file=sys.stderr)
+    bf16 = None  # bf16 runs: mdp's own oneDNN bf16 matmul, 2048^3, the same threads, measured now
+    if o.precision == "bf16":
+        bench_ops = os.path.join(os.path.dirname(o.mdp), "..", "bench", "bench_ops")
+        bf16 = run([bench_ops, "--matmul-peak", "bfloat16", str(o.threads)])[0]
+        print(f"bf16 peak (oneDNN matmul 2048^3, {o.threads} threads): {bf16['gflops']:.1f} GFLOP/s"
+              + ("" if bf16["bf16_kernels"] else " (no bf16 kernels on this CPU: float32 on widened operands)"),
+              file=sys.stderr)
     rows = []
     for w in o.workloads.split(","):
         b, s = SIZES[w]
@@ -205,12 +214,14 @@ def main():
                      statistics.median(g)))
         print(f"{w}: done", file=sys.stderr)
     print(f"{'workload':<16} {'batch':>5} {'size':>5} {'mdp img/s':>10} {'torch img/s':>12} {'ratio':>6} "
-          f"{'mdp RSS MB':>11} {'torch RSS MB':>13} {'mdp GFLOP/s':>12} {'of peak':>8}")
+          f"{'mdp RSS MB':>11} {'torch RSS MB':>13} {'mdp GFLOP/s':>12} {'of sgemm':>9}"
+          + (f" {'of bf16':>8}" if bf16 else ""))
     for w, b, s, mi, pi, mr, pr, gf in rows:
         print(f"{w:<16} {b:>5} {s:>5} {mi:>10.3f} {pi:>12.3f} {mi / pi:>6.2f} {mr:>11.0f} {pr:>13.0f} {gf:>12.1f} "
-              f"{100 * gf / peak:>7.0f}%")
+              f"{100 * gf / peak:>8.0f}%" + (f" {100 * gf / bf16['gflops']:>7.0f}%" if bf16 else ""))
     print(f"precision {o.precision}, {o.threads} threads, medians of {o.runs} interleaved runs; sgemm peak {peak:.1f} "
-          f"GFLOP/s (OpenBLAS {core})")
+          f"GFLOP/s (OpenBLAS {core})" + (f"; bf16 peak {bf16['gflops']:.1f} GFLOP/s (oneDNN matmul"
+                                          + ("" if bf16["bf16_kernels"] else ", no bf16 kernels here") + ")" if bf16 else ""))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@
 // benchmark for profiling the non-convolution part of a training step, not a test.
 //
 // Usage: bench_ops [N C H W] [repeats] [dtype]   (default 8 256 56 56, 10, float32; or bfloat16)
+//        bench_ops --matmul-peak float32|bfloat16 [threads]: GFLOP/s of a 2048^3 matrix product through the
+//        backend (oneDNN), median of 5, as one JSON line: the peak bench/compare.py sets bf16 workloads
+//        against ("bf16_kernels": false where oneDNN has none on this CPU and bf16 runs in float32).
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -12,8 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "tensor/cpu/dnnl_context.h"
 #include "tensor/ops.h"
 #include "tensor/random.h"
+#include "tensor/threads.h"
 
 using namespace mdp;
 
@@ -32,7 +37,27 @@ double time_ms(int repeats, const std::function<void()>& f) {
 }
 }  // namespace
 
+int matmul_peak(DType dt, int threads) {
+  set_num_threads(threads);
+  const int64_t n = 2048;
+  Tensor a = ops::to(ops::randn({n, n}), dt), b = ops::to(ops::randn({n, n}), dt);
+  std::vector<double> t;
+  ops::matmul(a, b);
+  for (int i = 0; i < 5; ++i) {
+    auto s = std::chrono::steady_clock::now();
+    ops::matmul(a, b);
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - s).count());
+  }
+  std::sort(t.begin(), t.end());
+  fmt::print("{{\"dtype\": \"{}\", \"threads\": {}, \"gflops\": {:.1f}, \"bf16_kernels\": {}}}\n", dtype_name(dt),
+             threads, 2.0 * double(n * n * n) / t[2] / 1e9, cpu::has_bf16_kernels() ? "true" : "false");
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc >= 3 && std::string(argv[1]) == "--matmul-peak")
+    return matmul_peak(std::string(argv[2]) == "bfloat16" ? DType::BFloat16 : DType::Float32,
+                       argc >= 4 ? std::atoi(argv[3]) : 2);
   Shape s{8, 256, 56, 56};
   if (argc >= 5) s = {std::atol(argv[1]), std::atol(argv[2]), std::atol(argv[3]), std::atol(argv[4])};
   int repeats = argc >= 6 ? std::atoi(argv[5]) : 10;
