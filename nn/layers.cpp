@@ -5,6 +5,7 @@
 
 #include "nn/distributed.h"
 #include "nn/summary.h"
+#include "nn/sync_batch_norm.h"
 #include "tensor/error.h"
 
 namespace mdp::nn {
@@ -57,7 +58,7 @@ bool BatchNorm2d::count_batch() {
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
   bool use_batch_stats = count_batch();
-  if (sync_stats && is_training() && world().size() > 1) return forward_synced(x);
+  if (sync_stats && is_training() && world().size() > 1) return forward_synced(x, false, Tensor());
   return batch_norm(x, weight, bias, running_mean, running_var, use_batch_stats, momentum, eps);
 }
 
@@ -66,8 +67,7 @@ Tensor BatchNorm2d::forward_relu(const Tensor& x, const Tensor& residual) {
   bool use_batch_stats = count_batch();
   Tensor y;
   if (sync_stats && is_training() && world().size() > 1) {
-    y = forward_synced(x);
-    y = relu(residual.defined() ? add(y, residual) : y);
+    y = forward_synced(x, true, residual);
   } else {
     y = batch_norm_relu(x, weight, bias, running_mean, running_var, use_batch_stats, momentum, eps, residual);
   }
@@ -75,29 +75,9 @@ Tensor BatchNorm2d::forward_relu(const Tensor& x, const Tensor& residual) {
   return y;
 }
 
-// Two passes, each one all-reduce of (C + 1) or C numbers, in float32 from differentiable ops, so the
-// gradient of every rank's input includes the other ranks' terms (the all-reduce's backward sums them):
-//   n = sum_r N_r H W,  mean = sum_r sum x / n,  var = sum_r sum (x - mean)^2 / n  (biased, as BN normalises)
-// The running statistics take the unbiased variance n / (n - 1) var, as torch.
-Tensor BatchNorm2d::forward_synced(const Tensor& x) {  // x (N, C, H, W) -> (N, C, H, W)
-  MDP_CHECK(x.dim() == 4, "SyncBatchNorm: input {} must be (N, C, H, W)", shape_str(x.shape()));
-  const int64_t C = x.size(1);
-  Tensor xf = x.dtype() == DType::Float32 ? x : mdp::to(x, DType::Float32);
-  Tensor local_n = ops::full({1}, double(x.size(0) * x.size(2) * x.size(3)), DType::Float32, x.device());
-  Tensor first = all_reduce_sum_differentiable(cat({sum(xf, {0, 2, 3}), local_n}, 0));  // (C + 1)
-  const double n = ops::to_vector(narrow(first, 0, C, 1))[0];
-  MDP_CHECK(n > 1, "SyncBatchNorm: {} values per channel over all ranks; batch norm needs more than one", n);
-  Tensor mean = mul(narrow(first, 0, 0, C), 1.0 / n);  // (C)
-  Tensor centred = sub(xf, reshape(mean, {1, C, 1, 1}));
-  Tensor var = mul(all_reduce_sum_differentiable(sum(mul(centred, centred), {0, 2, 3})), 1.0 / n);  // (C)
-  Tensor y = mul(centred, reshape(rsqrt(add(var, eps)), {1, C, 1, 1}));
-  if (weight.defined()) y = add(mul(y, reshape(weight, {1, C, 1, 1})), reshape(bias, {1, C, 1, 1}));
-  if (running_mean.defined()) {
-    NoGradGuard ng;
-    ops::copy_(running_mean, ops::add(ops::mul(running_mean, 1 - momentum), ops::mul(detach(mean), momentum)));
-    ops::copy_(running_var, ops::add(ops::mul(running_var, 1 - momentum), ops::mul(detach(var), momentum * n / (n - 1))));
-  }
-  return x.dtype() == DType::Float32 ? y : mdp::to(y, x.dtype());
+Tensor BatchNorm2d::forward_synced(const Tensor& x, bool relu, const Tensor& residual) {
+  return sync_batch_norm(x, {.weight = weight, .bias = bias, .running_mean = running_mean, .running_var = running_var,
+                             .momentum = momentum, .eps = eps, .relu = relu, .residual = residual});
 }
 
 void convert_sync_batchnorm(Module& m, bool on) {

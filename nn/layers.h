@@ -48,7 +48,8 @@ class BatchNorm2d : public Module {
 
  private:
   bool count_batch();  // counts a training batch; true when the batch statistics normalise
-  Tensor forward_synced(const Tensor& x);  // training with sync_stats over more than one rank
+  // training with sync_stats over more than one rank (nn/sync_batch_norm.h)
+  Tensor forward_synced(const Tensor& x, bool relu, const Tensor& residual);
 };
 
 // Every BatchNorm2d under m synchronises its statistics across ranks (or stops, with on = false).

@@ -139,11 +139,11 @@ BOOST_AUTO_TEST_CASE(a_killed_rank_ends_the_run_and_the_checkpoint_resumes) {
 BOOST_AUTO_TEST_CASE(bench_runs_data_parallel) {
   Run r = sh(kMpirun + "{mdp} bench --workload deeplabv3-train --batch 1 --size 64 --threads 1 --steps 1 --warmup 0");
   BOOST_TEST_REQUIRE(r.rc == 0, r.out);
-  std::regex json("\\{\"workload\": \"deeplabv3-train\".*\"ranks\": 2, \"allreduce_ms_per_step\": [0-9.]+\\}");
+  std::regex json("\\{\"workload\": \"deeplabv3-train\".*\"ranks\": 2, \"allreduce_ms_per_step\": [0-9.]+, \"params\": [0-9]+, \"forward_flops_per_image\": [0-9]+\\}");
   auto lines = std::distance(std::sregex_iterator(r.out.begin(), r.out.end(), json), std::sregex_iterator());
   BOOST_TEST(lines == 1, r.out);  // rank 0 alone prints
   Run one = sh("{mdp} bench --workload deeplabv3-train --batch 2 --size 64 --threads 1 --steps 1 --warmup 0");
-  BOOST_TEST(contains(one.out, "\"ranks\": 1, \"allreduce_ms_per_step\": null}"), one.out);
+  BOOST_TEST(contains(one.out, "\"ranks\": 1, \"allreduce_ms_per_step\": null, \"params\": "), one.out);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

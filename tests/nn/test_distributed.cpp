@@ -92,6 +92,50 @@ BOOST_AUTO_TEST_CASE(sync_batchnorm_equals_batchnorm_over_the_whole_batch) {
   BOOST_TEST(test::close(syn.running_var, once.running_var, 1e-6, 1e-5, "running var"));
 }
 
+// The same with the fused residual add and ReLU (BatchNorm2d::forward_relu, what ResNet blocks call), in
+// float32 and bf16: outputs, the input's and the residual's gradients, the summed parameter gradients.
+BOOST_AUTO_TEST_CASE(sync_batchnorm_relu_with_residual_equals_batchnorm_over_the_whole_batch) {
+  ProcessGroup& g = world();
+  const int W = g.size(), r = g.rank();
+  const int64_t per = 3, C = 4;
+  for (DType dt : {DType::Float32, DType::BFloat16}) {
+    BOOST_TEST_CONTEXT(dtype_name(dt)) {
+      const double tol = dt == DType::Float32 ? 1e-4 : 3e-2;
+      Tensor whole = ops::to(test::randn({per * W, C, 4, 5}, DType::Float32, 21), dt);
+      Tensor res = ops::to(test::randn({per * W, C, 4, 5}, DType::Float32, 22), dt);
+      Tensor dy = ops::to(test::randn({per * W, C, 4, 5}, DType::Float32, 23), dt);
+      BatchNorm2d ref(C), syn(C);
+      for (auto* bn : {&ref, &syn}) {
+        ops::copy_(bn->weight, test::randn({C}, DType::Float32, 24));
+        ops::copy_(bn->bias, test::randn({C}, DType::Float32, 25));
+      }
+      convert_sync_batchnorm(syn);
+      Tensor xr = detach(ops::clone(whole)), rr = detach(ops::clone(res));
+      xr.set_requires_grad(true);
+      rr.set_requires_grad(true);
+      Tensor yr = ref.forward_relu(xr, rr);
+      backward(sum(mul(to(yr, DType::Float32), to(dy, DType::Float32))));
+
+      auto share = [&](const Tensor& t) { return detach(ops::contiguous(ops::narrow(t, 0, r * per, per))); };
+      Tensor mine = share(whole), my_res = share(res);
+      mine.set_requires_grad(true);
+      my_res.set_requires_grad(true);
+      Tensor y = syn.forward_relu(mine, my_res);
+      BOOST_TEST((y.dtype() == dt));
+      backward(sum(mul(to(y, DType::Float32), to(share(dy), DType::Float32))));
+      auto f32 = [](const Tensor& t) { return ops::to(t, DType::Float32); };
+      BOOST_TEST(test::close(f32(y), f32(ops::narrow(yr, 0, r * per, per)), tol, tol, "output"));
+      BOOST_TEST(test::close(f32(mine.grad()), f32(ops::narrow(xr.grad(), 0, r * per, per)), tol, tol, "input gradient"));
+      BOOST_TEST(test::close(f32(my_res.grad()), f32(ops::narrow(rr.grad(), 0, r * per, per)), tol, tol, "residual gradient"));
+      Tensor dw = ops::contiguous(ops::clone(syn.weight.grad())), db = ops::contiguous(ops::clone(syn.bias.grad()));
+      g.all_reduce_sum(dw);
+      g.all_reduce_sum(db);
+      BOOST_TEST(test::close(dw, ref.weight.grad(), 10 * tol, 10 * tol, "weight gradient (summed over ranks)"));
+      BOOST_TEST(test::close(db, ref.bias.grad(), 10 * tol, 10 * tol, "bias gradient (summed over ranks)"));
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(gradients_are_averaged_in_buckets_and_parameters_broadcast) {
   ProcessGroup& g = world();
   const int W = g.size(), r = g.rank();
