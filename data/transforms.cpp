@@ -90,6 +90,15 @@ void convert(Image& img, float alpha, float beta, size_t first = 0, size_t step 
   for (size_t i = first, n = img.pixels.size(); i < n; i += step) p[i] = t[p[i]];
 }
 
+// The window of a row-major label map `width` values wide.
+std::vector<int32_t> crop_label(const std::vector<int32_t>& label, int width, const Window& win) {
+  std::vector<int32_t> out(size_t(win.width) * size_t(win.height));
+  for (int y = 0; y < win.height; ++y)
+    std::copy_n(label.data() + size_t(win.y0 + y) * size_t(width) + size_t(win.x0), size_t(win.width),
+                out.data() + size_t(y) * size_t(win.width));
+  return out;
+}
+
 }  // namespace
 
 Image resize_bilinear(const Image& src, int width, int height) {
@@ -195,13 +204,7 @@ void crop_sample(Sample& s, int x0, int y0, int w, int h) {
   Image img(w, h, cn);
   for (int y = 0; y < h; ++y)
     std::copy_n(s.image.row(y0 + y) + size_t(x0) * size_t(cn), size_t(w) * size_t(cn), img.row(y));
-  if (s.labeled()) {
-    std::vector<int32_t> lab(size_t(w) * size_t(h));
-    for (int y = 0; y < h; ++y)
-      std::copy_n(s.label.data() + size_t(y0 + y) * size_t(s.width) + size_t(x0), size_t(w),
-                  lab.data() + size_t(y) * size_t(w));
-    s.label = std::move(lab);
-  }
+  if (s.labeled()) s.label = crop_label(s.label, s.width, {x0, y0, w, h});
   s.image = std::move(img);
   s.width = w;
   s.height = h;
@@ -456,13 +459,7 @@ PreparedSample apply_pipeline(Sample s, const PipelineOptions& o, Generator& gen
     if (s.labeled()) s.label = resize_nearest(s.label, s.width, s.height, w, h);
     Window win = random_crop_window(s.label, w, h, s.ignore_index, *o.crop, gen);
     s.image = resize_bilinear_window(s.image, w, h, win);
-    if (s.labeled()) {
-      std::vector<int32_t> lab(size_t(win.width) * size_t(win.height));
-      for (int y = 0; y < win.height; ++y)
-        std::copy_n(s.label.data() + size_t(win.y0 + y) * size_t(w) + size_t(win.x0), size_t(win.width),
-                    lab.data() + size_t(y) * size_t(win.width));
-      s.label = std::move(lab);
-    }
+    if (s.labeled()) s.label = crop_label(s.label, w, win);
     s.width = win.width;
     s.height = win.height;
   } else {
