@@ -41,7 +41,7 @@ namespace fs = std::filesystem;
 
 namespace {
 void write_similarity_plot(const std::string& path, const PrototypeBank& bank, const data::LabelSpace& ls) {
-  std::vector<double> p = ops::to_vector(bank.prototypes()), f = ops::to_vector(bank.filled());
+  std::vector<double> p = ops::to_vector(bank.class_means()), f = ops::to_vector(bank.filled());
   int64_t C = bank.options().num_classes, D = bank.options().dim;
   std::vector<std::vector<double>> m(size_t(C), std::vector<double>(size_t(C), 0.0));
   for (int64_t i = 0; i < C; ++i)
@@ -180,6 +180,7 @@ int pretrain_main(int argc, char** argv) {
   so.bank.mode = c.s("mdp.bank");
   so.bank.queue_length = queue_length;
   so.bank.ema_momentum = c.f("mdp.ema_momentum");
+  so.bank.center = c.b("mdp.center_prototypes");
   so.key_momentum = key_momentum;
   so.pseudo_threshold = c.f("mdp.pseudo_threshold");
   so.bf16 = bf16;

@@ -125,6 +125,8 @@ std::vector<Key> pretrain_schema() {
       {"mdp.bank", Type::String, "queue", "prototype bank: queue (two-step average) | ema"},
       {"mdp.queue_length", Type::Int, "4096", "per-class queue length N"},
       {"mdp.ema_momentum", Type::Float, "0.99", "prototype EMA momentum (bank ema)"},
+      {"mdp.center_prototypes", Type::Bool, "false",
+       "the loss sees each prototype minus the mean of the filled ones (not the paper's: a test of the shared direction)"},
       {"mdp.key_momentum", Type::Float, "0.999", "momentum encoder m"},
       {"mdp.scale_to_run", Type::Bool, "false", "key momentum and queue length from the run's length (mdp/run_scaling.h)"},
       {"mdp.region_mix", Type::Float, "0.25", "probability of region-level (CutMix) mixing per sample"},

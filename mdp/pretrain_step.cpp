@@ -39,7 +39,7 @@ std::string name_of(PretrainMethod m) {
 }
 
 PrototypeCosines prototype_cosines(const PrototypeBank& bank, const data::LabelSpace& labels) {
-  std::vector<double> p = ops::to_vector(bank.prototypes()), f = ops::to_vector(bank.filled());
+  std::vector<double> p = ops::to_vector(bank.class_means()), f = ops::to_vector(bank.filled());
   const int64_t C = bank.options().num_classes, D = bank.options().dim;
   double within = 0, across = 0;
   int64_t nw = 0, na = 0;

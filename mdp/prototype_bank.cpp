@@ -86,9 +86,33 @@ void PrototypeBank::update(const Tensor& keys, const Tensor& labels) {
       normalize(r, 0, size_t(D));
       push(c, r);
     }
-  protos_ = ops::from_blob_copy(host_protos_.data(), {C, D}, DType::Float32, device_);
+  publish();
+}
+
+void PrototypeBank::publish() {
+  const size_t C = size_t(o_.num_classes), D = size_t(o_.dim);
+  std::vector<float> p = host_protos_;
+  if (o_.center) {
+    std::vector<double> mean(D, 0.0);
+    size_t n = 0;
+    for (size_t c = 0; c < C; ++c)
+      if (host_filled_[c]) {
+        for (size_t i = 0; i < D; ++i) mean[i] += p[c * D + i];
+        ++n;
+      }
+    for (size_t c = 0; c < C; ++c)
+      if (host_filled_[c]) {
+        for (size_t i = 0; i < D; ++i) p[c * D + i] = float(p[c * D + i] - mean[i] / double(n));
+        normalize(p, c * D, D);  // one filled class alone centres to 0 (every logit 0)
+      }
+  }
+  protos_ = ops::from_blob_copy(p.data(), {int64_t(C), int64_t(D)}, DType::Float32, device_);
   std::vector<double> f(host_filled_.begin(), host_filled_.end());
-  filled_ = ops::to(ops::from_vector(f, {C}, DType::Bool), device_);
+  filled_ = ops::to(ops::from_vector(f, {int64_t(C)}, DType::Bool), device_);
+}
+
+Tensor PrototypeBank::class_means() const {
+  return ops::from_blob_copy(host_protos_.data(), {o_.num_classes, o_.dim}, DType::Float32, device_);
 }
 
 int64_t PrototypeBank::num_filled() const {
@@ -133,8 +157,7 @@ void PrototypeBank::load_state(const nn::NamedTensors& s) {
       queues_[c].assign(qv.begin(), qv.end());
     }
   }
-  protos_ = ops::from_blob_copy(host_protos_.data(), {o_.num_classes, o_.dim}, DType::Float32, device_);
-  filled_ = ops::to(ops::to(*f, DType::Bool), device_);
+  publish();
 }
 
 }  // namespace mdp

@@ -4,6 +4,9 @@
 //    the prototype is the normalised mean of the queue.
 //  EMA mode (the alternative): p_c <- normalize(mu p_c + (1 - mu) r) for each new class mean r
 //    (the first r of a class is taken as it is).
+//  Centred (an option, not the paper's): the loss sees normalize(p_c - m), m the mean of the filled
+//    prototypes, which removes the direction every class shares; the class means themselves stay as they
+//    are (class_means(): the collapse diagnostic measures them).
 // Classes never seen are "unfilled" and take no part in the loss. Queues live in host memory and grow
 // only as classes are seen (at most C x N x D floats); prototypes are a (C, D) tensor on the device.
 #pragma once
@@ -19,6 +22,7 @@ struct PrototypeBankOptions {
   std::string mode = "queue";  // queue | ema
   int64_t queue_length = 4096;
   double ema_momentum = 0.99;
+  bool center = false;  // prototypes() = normalize(p_c - mean of the filled p), see above
 };
 
 class PrototypeBank {
@@ -31,7 +35,8 @@ class PrototypeBank {
   // Pushes one normalised class mean r (D) for class c (used by update(), public for tests).
   void push(int64_t c, const std::vector<float>& r);
 
-  const Tensor& prototypes() const { return protos_; }  // (C, D)
+  const Tensor& prototypes() const { return protos_; }  // (C, D), what the loss uses (centred if asked)
+  Tensor class_means() const;                            // (C, D) normalised class means, never centred
   const Tensor& filled() const { return filled_; }      // (C) bool
   int64_t num_filled() const;
   int64_t queue_size(int64_t c) const { return int64_t(queues_[size_t(c)].size() / size_t(o_.dim)); }
@@ -43,6 +48,7 @@ class PrototypeBank {
 
  private:
   void refresh(int64_t c);  // prototype c from its queue (queue mode) -- host side
+  void publish();           // protos_ and filled_ on the device from the host side (centred if asked)
   PrototypeBankOptions o_;
   Device device_;
   std::vector<std::vector<float>> queues_;  // per class, up to N * D floats, ring order from head_

@@ -1,5 +1,6 @@
 // Suite prototype_bank: the two-step average (per-image class means into per-class FIFO queues,
-// prototype = normalised queue mean), the EMA mode, unfilled classes, and the checkpoint state.
+// prototype = normalised queue mean), the EMA mode, unfilled classes, the centred option, and the
+// checkpoint state.
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 
@@ -49,6 +50,25 @@ BOOST_AUTO_TEST_CASE(ema_mode_and_state) {
   PrototypeBank wrong({4, 2, "queue", 4, 0.9});
   BOOST_TEST(throws_with([&] { wrong.load_state(q.state()); }, {"does not match", "4 classes"}));
   BOOST_TEST(throws_with([] { PrototypeBank b({3, 2, "fifo", 4, 0.9}); }, {"unknown mode 'fifo'"}));
+}
+
+BOOST_AUTO_TEST_CASE(centred_prototypes_leave_the_class_means_alone) {
+  PrototypeBankOptions o{4, 2, "queue", 4, 0.99};
+  o.center = true;
+  PrototypeBank bank(o);
+  const double c = std::cos(0.3), s = std::sin(0.3);  // two class means 0.6 rad apart around (1, 0)
+  bank.push(0, {float(c), float(s)});
+  bank.update(ops::zeros({1, 2, 1, 1}), ops::full({1, 1, 1}, 255, DType::Int64));
+  // one filled class: its mean is itself, so it centres to 0 (every logit 0), and class 2 stays unfilled
+  BOOST_TEST(close(bank.prototypes(), ops::zeros({4, 2}), 0, 0, "one filled class centres to 0"));
+  bank.push(2, {float(c), float(-s)});
+  bank.update(ops::zeros({1, 2, 1, 1}), ops::full({1, 1, 1}, 255, DType::Int64));
+  // mean (c, 0): centred (0, s) and (0, -s), normalised; the shared direction (1, 0) is gone
+  BOOST_TEST(close(bank.prototypes(), ops::from_vector({0, 1, 0, 0, 0, -1, 0, 0}, {4, 2}), 1e-6, 1e-6, "centred"));
+  BOOST_TEST(close(bank.class_means(), ops::from_vector({c, s, 0, 0, c, -s, 0, 0}, {4, 2}), 1e-6, 1e-6, "class means"));
+  PrototypeBank restored(o);  // a checkpoint keeps the class means; the centred copy is derived again
+  restored.load_state(bank.state());
+  BOOST_TEST(close(restored.prototypes(), bank.prototypes(), 0, 0, "centred after load_state"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
