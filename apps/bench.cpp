@@ -3,7 +3,7 @@
 // "size", "threads", "steps", "ms_per_step", "images_per_s", "peak_rss_mb", "peak_device_mb", "ranks",
 // "allreduce_ms_per_step", "params", "forward_flops_per_image"} on stdout (the peer's schema plus the last
 // two: nn::summarize's counts, for checking a twin model) and the achieved GFLOP/s (forward FLOPs x 3 for
-// training) on stderr. experiment-train / experiment-infer: the model of `mdp experiment paper-ablations`
+// training, x 4 for mdp-pretrain, whose key encoder runs a second forward pass) on stderr. experiment-train / experiment-infer: the model of `mdp experiment paper-ablations`
 // (its PyTorch twin: bench/experiment_twin.py).
 // Under `mpirun -np N`, the supervised workloads run data parallel (batch per rank, images_per_s of all
 // ranks, rank 0 prints); "allreduce_ms_per_step" is null with one rank. --precision bf16 runs every step
@@ -40,6 +40,8 @@ namespace {
 struct Workload {
   std::function<void()> step;
   int64_t forward_flops = 0;  // per step (batch x per image), nn::summarize's count
+  double passes = 1;          // forward-pass equivalents a step computes: 1 inference, 3 training (forward +
+                              // the two halves of the backward), 4 for MDP (+ the key encoder's forward)
   int64_t params = 0;
   bool train = false;
 };
@@ -79,6 +81,7 @@ Workload supervised(std::shared_ptr<nn::Module> model, bool train, const Shape& 
   w.forward_flops = summary.total_flops * input[0];
   w.params = summary.total_params;
   w.train = train;
+  w.passes = train ? 3 : 1;
   Tensor x = ops::to(ops::randn(input), dev), y = ops::to(target, dev);
   if (!train) {
     model->eval();
@@ -155,6 +158,7 @@ Workload pretraining(int64_t B, int64_t S, Device dev) {
   w.forward_flops = summary.total_flops * B;
   w.params = summary.total_params;
   w.train = true;
+  w.passes = 4;
   w.step = [q, k, opt, bank, x, y, D] {
     auto t = std::chrono::steady_clock::now();
     Tensor z = (*q)(x);
@@ -243,7 +247,7 @@ int bench_main(int argc, char** argv) {
               peak_rss_mb(), peak_dev < 0 ? "null" : fmt::format("{:.1f}", peak_dev).c_str(), R,
               R > 1 && w.train ? fmt::format("{:.2f}", 1e3 * allreduce_seconds / double(N)).c_str() : "null", long(w.params),
               long(w.forward_flops / B));
-  double flops = double(w.forward_flops) * (w.train ? 3.0 : 1.0);
+  double flops = double(w.forward_flops) * w.passes;
   std::fprintf(stderr, "mdp bench: %.1f GFLOP per step, %.1f GFLOP/s\n", flops / 1e9, flops / 1e9 / dt);
   auto ms = [&](double s) { return 1e3 * s / double(N); };
   if (dev.is_cpu() && wl == "mdp-pretrain")
