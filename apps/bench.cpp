@@ -3,8 +3,9 @@
 // "size", "threads", "steps", "ms_per_step", "images_per_s", "peak_rss_mb", "peak_device_mb", "ranks",
 // "allreduce_ms_per_step", "params", "forward_flops_per_image"} on stdout (the peer's schema plus the last
 // two: nn::summarize's counts, for checking a twin model) and the achieved GFLOP/s (forward FLOPs x 3 for
-// training, x 4 for mdp-pretrain, whose key encoder runs a second forward pass) on stderr. experiment-train / experiment-infer: the model of `mdp experiment paper-ablations`
-// (its PyTorch twin: bench/experiment_twin.py).
+// training, x 4 for mdp-pretrain, whose key encoder runs a second forward pass) on stderr.
+// experiment-train / experiment-infer: the model of `mdp experiment paper-ablations` (its PyTorch twin:
+// bench/experiment_twin.py).
 // Under `mpirun -np N`, the supervised workloads run data parallel (batch per rank, images_per_s of all
 // ranks, rank 0 prints); "allreduce_ms_per_step" is null with one rank. --precision bf16 runs every step
 // under an AutocastGuard (autograd/autocast.h): conv and linear in bf16 with float32 accumulation, bf16
