@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <numeric>
 #include <sstream>
 
 #include "apps/cli.h"
@@ -213,6 +214,8 @@ std::vector<Row> ablation_rows(const std::string& label_mapping) {
       {{"mdp", "MDP (full)", true, {}}, "A+B", 73.32, "VOC+ADE20K, 100 ep"},
       {{"mdp-centred", "MDP, centred prototypes (not the paper's)", true, {"mdp.center_prototypes=true"}}, "A+B", none,
        "not in the paper: does the direction all prototypes share hold MDP back?", false},
+      {{"mdp-embed-bn", "MDP, batch-normed embeddings (not the paper's)", true, {"mdp.embed_bn=true"}}, "A+B", none,
+       "not in the paper: a non-affine BN ends the projection head, removing the direction all embeddings share", false},
       {{"mdp-unified", "MDP with rough label unification", true, {"data.label_mapping=" + label_mapping}}, "A+B (merged)", 71.91,
        "rough unification (MDP: 71.93)"},
       {{"mdp-unlabeled", "MDP with unlabeled images", true,
@@ -249,7 +252,8 @@ std::vector<Claim> paper_claims() {
           {"mdp", "mdp-setting1", "71.84 vs 70.88 (setting 2 vs setting 1)"},
           {"mdp-unified", "mdp", "no gain: 71.91 vs 71.93", Expect::NoDifference},
           {"mdp-unlabeled", "mdp", "74.74 vs 73.32"},
-          {"mdp-centred", "mdp", "not a paper claim: centring the bank helps if its shared direction holds MDP back"}};
+          {"mdp-centred", "mdp", "not a paper claim: centring the bank helps if its shared direction holds MDP back"},
+          {"mdp-embed-bn", "mdp", "not a paper claim: centring the embeddings helps if their shared direction holds MDP back"}};
 }
 
 struct Summary {  // one arm on one measure: value per seed
@@ -289,9 +293,10 @@ Json json_values(const Summary& s) {  // {"seed": value, ...}
 }
 
 // Pretraining diagnostics read back from a pretraining log: the last values of the prototype cosines and
-// the filled prototypes (MDP arms only; NaN when absent).
+// the filled prototypes (MDP arms only; NaN when absent), and the mean over the last 50 iterations of the
+// length of the batch's mean embedding (MDP and pixel contrast; one batch's value is noisy).
 struct PretrainDiagnostics {
-  double cos_within = std::nan(""), cos_across = std::nan(""), filled = std::nan("");
+  double cos_within = std::nan(""), cos_across = std::nan(""), filled = std::nan(""), embed_mean_norm = std::nan("");
 };
 PretrainDiagnostics diagnostics_of(const std::string& pretrain_dir) {
   PretrainDiagnostics d;
@@ -303,6 +308,11 @@ PretrainDiagnostics diagnostics_of(const std::string& pretrain_dir) {
   d.cos_within = last("cos_within");
   d.cos_across = last("cos_across");
   d.filled = last("filled");
+  LogSeries e = read_log_series(log, "embed_mean_norm");
+  if (!e.values.empty()) {
+    const size_t n = std::min<size_t>(50, e.values.size());
+    d.embed_mean_norm = std::accumulate(e.values.end() - long(n), e.values.end(), 0.0) / double(n);
+  }
   return d;
 }
 
@@ -501,7 +511,7 @@ int experiment_main(int argc, char** argv) {
     printed += fmt::format("   {}\n", paper_cell(r.paper));
     for (auto& [seed, d] : diag[r.arm.name])
       jd[std::to_string(seed)] = {{"cos_within", json_number(d.cos_within, 4)}, {"cos_across", json_number(d.cos_across, 4)},
-                                  {"filled", json_number(d.filled, 4)}};
+                                  {"filled", json_number(d.filled, 4)}, {"embed_mean_norm", json_number(d.embed_mean_norm, 4)}};
     json["arms"].push_back({{"arm", r.arm.name}, {"label", r.arm.label}, {"finetune", jf}, {"probe", jp}, {"pretrain", jd},
                             {"paper", json_number(r.paper, 4)}});
   }
@@ -511,20 +521,24 @@ int experiment_main(int argc, char** argv) {
   json["failed"] = failures;
 
   // Diagnostics of the pretraining runs that keep prototypes; collapsed prototypes are a finding.
-  std::string dmd = "| arm | seeds | cosine within datasets | cosine across | filled prototypes |\n|---|---|---|---|---|\n", findings;
+  std::string dmd = "| arm | seeds | cosine within datasets | cosine across | filled prototypes | \\|mean embedding\\| |\n"
+                    "|---|---|---|---|---|---|\n",
+              findings;
   for (auto& r : rows) {
     if (!diag.count(r.arm.name)) continue;
-    Summary w, a, f;
+    Summary w, a, f, e;
     for (auto& [seed, d] : diag[r.arm.name]) {
       if (std::isfinite(d.cos_within)) w.by_seed[seed] = d.cos_within;
       if (std::isfinite(d.cos_across)) a.by_seed[seed] = d.cos_across;
       if (std::isfinite(d.filled)) f.by_seed[seed] = d.filled;
+      if (std::isfinite(d.embed_mean_norm)) e.by_seed[seed] = d.embed_mean_norm;
       if (std::isfinite(d.cos_within) && d.cos_within > 0.5 && r.arm.name == "mdp")
         findings += fmt::format("- **finding**: full MDP, seed {}: the prototypes of a dataset stay collapsed (mean "
                                 "within-dataset cosine {:.3f} > 0.5); its results say little about the method.\n", seed, d.cos_within);
     }
-    if (w.by_seed.empty() && f.by_seed.empty()) continue;
-    dmd += fmt::format("| {} | {} | {} | {} | {} |\n", r.arm.label, diag[r.arm.name].size(), cell(w), cell(a), cell(f));
+    if (w.by_seed.empty() && f.by_seed.empty() && e.by_seed.empty()) continue;
+    dmd += fmt::format("| {} | {} | {} | {} | {} | {} |\n", r.arm.label, diag[r.arm.name].size(), cell(w), cell(a), cell(f),
+                       cell(e));
   }
 
   std::printf("\n== paper-ablations: downstream mIoU (%%, %s split), mean ± sd over %d seed%s\n%s", split.c_str(), seeds,
@@ -545,7 +559,7 @@ int experiment_main(int argc, char** argv) {
            "image-level labels); world_c is held out. Verdicts: *reproduced* / *reversed* only when the 95% interval of the "
            "paired difference excludes 0; *consistent* / *differs* for the paper's no-difference claim.\n\n"
            "#### The paper's claims, fine-tuned\n\n" + cf.md + "\n#### The same on the linear probe\n\n" + cp.md +
-           "\n#### Pretraining diagnostics (last iteration)\n\n" + dmd + (findings.empty() ? "" : "\n" + findings) +
+           "\n#### Pretraining diagnostics (last iteration; |mean embedding|: mean of the last 50)\n\n" + dmd + (findings.empty() ? "" : "\n" + findings) +
            fmt::format("\n{} minutes (this invocation; finished steps are reused); command: {}\n", int(std::lround(minutes)), command));
   for (auto& d : doms) {
     std::vector<std::string> names;

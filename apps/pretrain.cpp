@@ -164,6 +164,7 @@ int pretrain_main(int argc, char** argv) {
   so.method = kind;
   so.backbone = {int(c.i("model.depth")), {false, true, true}, c.b("model.deep_stem"), c.f("model.width"), 1000, false};
   so.dim = c.i("mdp.dim");
+  so.embed_bn = c.b("mdp.embed_bn");
   so.head_channels = c.i("model.channels");
   std::string scm = c.s("mdp.sparse_coding");
   MDP_CHECK(scm == "pull" || scm == "exclude" || scm == "none", "config: mdp.sparse_coding '{}' is not pull, exclude or none", scm);
@@ -338,11 +339,11 @@ int pretrain_main(int argc, char** argv) {
     PretrainStepResult r = step.run(batch, *opt);
     int64_t images = batch.size();
     if (world.size() > 1) {  // the log shows the means over ranks (MDP: each rank's share already weighed)
-      Tensor t = ops::from_vector({r.loss, r.proto, r.sparse, double(images)}, {4}, DType::Float64);
+      Tensor t = ops::from_vector({r.loss, r.proto, r.sparse, r.embed_mean_norm, double(images)}, {5}, DType::Float64);
       world.all_reduce_sum(t);
       std::vector<double> v = ops::to_vector(t);
       const double W = world.size();
-      r.loss = v[0] / W, r.proto = v[1] / W, r.sparse = v[2] / W, images = int64_t(v[3]);
+      r.loss = v[0] / W, r.proto = v[1] / W, r.sparse = v[2] / W, r.embed_mean_norm = v[3] / W, images = int64_t(v[4]);
     }
     const double lv = r.loss;
     MDP_CHECK(std::isfinite(lv), "mdp pretrain: the loss became {} at iteration {} (lower train.lr?)", lv, it);
@@ -367,6 +368,7 @@ int pretrain_main(int argc, char** argv) {
     progress.update(it, lv, lr, images, detail);
     line["img_s"] = json_number(progress.images_per_second(), 2);
     line["mem_mb"] = json_number(double(allocator_for(dev).stats().peak_bytes) / (1 << 20), 1);
+    if (is_mdp || kind == PretrainMethod::PixelContrast) line["embed_mean_norm"] = json_number(r.embed_mean_norm, 4);
     if (is_mdp) {
       auto [within, across] = prototype_cosines(step.bank(), *ls);
       line["filled"] = r.filled;

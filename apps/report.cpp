@@ -101,11 +101,11 @@ void find_runs(const fs::path& root, const std::string& label, const std::string
 
 // Keys in the order a reader looks for them; the rest after these, by name.
 const std::vector<std::string> kKeyOrder = {"loss", "ce", "contrast", "proto", "sparse", "mIoU", "aAcc", "mAcc",
-                                            "cos_within", "cos_across", "filled", "lr", "img_s", "mem_mb"};
+                                            "cos_within", "cos_across", "embed_mean_norm", "filled", "lr", "img_s", "mem_mb"};
 const std::map<std::string, std::string> kKeyLabel = {
     {"loss", "loss"}, {"lr", "learning rate"}, {"mIoU", "mIoU (%)"}, {"aAcc", "aAcc (%)"}, {"mAcc", "mAcc (%)"},
     {"img_s", "images / s"}, {"mem_mb", "peak memory (MiB)"}, {"cos_within", "cosine, same dataset"},
-    {"cos_across", "cosine, other datasets"}, {"filled", "prototypes filled"}};
+    {"cos_across", "cosine, other datasets"}, {"embed_mean_norm", "|mean embedding|"}, {"filled", "prototypes filled"}};
 
 Json series_json(const std::string& name, const std::vector<double>& x, const std::vector<double>& y) {
   // At most about 1000 points per series (every k-th, the last kept): the page stays small.

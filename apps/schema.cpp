@@ -118,6 +118,8 @@ std::vector<Key> pretrain_schema() {
       {"model.channels", Type::Int, "512", "supervised and multi-head: DeepLabV3 (MMSeg) head channels"},
       {"mdp.dim", Type::Int, "256", "embedding dimension D"},
       {"mdp.tau", Type::Float, "0.07", "temperature"},
+      {"mdp.embed_bn", Type::Bool, "false",
+       "a batch norm without affine on the embeddings before L2-normalising (not the paper's: removes the shared direction)"},
       {"mdp.sparse_coding", Type::String, "pull", "pull (setting 2) | exclude (setting 1) | none"},
       {"mdp.k", Type::Int, "5", "sparse coding: top-k prototypes"},
       {"mdp.lambda_sc", Type::Float, "0.1", "sparse coding loss weight (pull)"},

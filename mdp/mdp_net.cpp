@@ -5,22 +5,24 @@
 
 namespace mdp {
 
-ProjectionHead::ProjectionHead(int64_t in, int64_t dim) {
-  layers_ = std::make_shared<nn::Sequential>(std::vector<nn::ModulePtr>{
+ProjectionHead::ProjectionHead(int64_t in, int64_t dim, bool embed_bn) {
+  std::vector<nn::ModulePtr> layers{
       std::make_shared<nn::Conv2d>(nn::Conv2dOptions{.in = in, .out = in, .kernel = 1, .bias = false}),
-      std::make_shared<nn::BatchNorm2d>(in), std::make_shared<nn::ReLU>(), std::make_shared<nn::Conv2d>(in, dim, 1)});
+      std::make_shared<nn::BatchNorm2d>(in), std::make_shared<nn::ReLU>(), std::make_shared<nn::Conv2d>(in, dim, 1)};
+  if (embed_bn) layers.push_back(std::make_shared<nn::BatchNorm2d>(dim, nn::BatchNorm2dOptions{.affine = false}));
+  layers_ = std::make_shared<nn::Sequential>(layers);
   register_module("proj", layers_);
 }
 
 // Embeddings in float32 (bf16 under autocast before the cast), normalised in float32.
-// (N, in, h, w) -> 1x1 conv, BN, ReLU, 1x1 conv -> (N, D, h, w), unit length over D (in float32)
+// (N, in, h, w) -> 1x1 conv, BN, ReLU, 1x1 conv [, BN without affine] -> (N, D, h, w), unit length over D
 Tensor ProjectionHead::forward(const Tensor& x) { return l2_normalize(mdp::to((*layers_)(x), DType::Float32), 1); }
 
 MDPNet::MDPNet(const MDPNetConfig& cfg) : cfg_(cfg) {
   nn::ResNetConfig bc = cfg.backbone;
   bc.include_top = false;
   backbone_ = register_module("backbone", std::make_shared<nn::ResNet>(bc));
-  proj_ = register_module("head", std::make_shared<ProjectionHead>(backbone_->layer_channels(4), cfg.dim));
+  proj_ = register_module("head", std::make_shared<ProjectionHead>(backbone_->layer_channels(4), cfg.dim, cfg.embed_bn));
 }
 
 // (N, 3, H, W) -> backbone (N, 2048 width, H/8, W/8) -> projection (N, D, H/8, W/8)

@@ -2,6 +2,11 @@
 // and ContrastiveSeg's projection head (1x1 conv C->C, BN, ReLU, 1x1 conv C->D, L2-normalise over
 // channels), giving one unit-length D-dim embedding per stride-8 pixel; and the momentum (key) encoder
 // update, an exponential moving average of the query network's parameters.
+//
+// embed_bn (not the paper's) appends a batch norm without affine parameters to the head, before the
+// normalisation, as MoCo v3's and BYOL's projectors end: it removes the direction that every pixel's
+// embedding shares. The pixel-to-prototype softmax is blind to a direction all prototypes share (it adds
+// the same logit to every class), so nothing in MDP's loss removes it; docs/paper-ablations.md measures it.
 #pragma once
 #include "../nn/resnet.h"
 
@@ -10,16 +15,18 @@ namespace mdp {
 struct MDPNetConfig {
   nn::ResNetConfig backbone{.depth = 50, .replace_stride_with_dilation = {false, true, true}, .include_top = false};
   int64_t dim = 256;
+  bool embed_bn = false;  // a non-affine batch norm on the D channels before L2-normalising (see above)
 };
 
 class ProjectionHead : public nn::Module {
  public:
-  ProjectionHead(int64_t in, int64_t dim);
+  ProjectionHead(int64_t in, int64_t dim, bool embed_bn = false);
   Tensor forward(const Tensor& x) override;  // (N, in, h, w) -> (N, dim, h, w), unit length over dim
   const char* type_name() const override { return "ProjectionHead"; }
 
  private:
-  std::shared_ptr<nn::Sequential> layers_;  // children 0 conv, 1 bn, 2 relu, 3 conv: names proj.0.weight, ...
+  // children 0 conv, 1 bn, 2 relu, 3 conv (names proj.0.weight, ...), with embed_bn 4 bn (buffers only)
+  std::shared_ptr<nn::Sequential> layers_;
 };
 
 class MDPNet : public nn::Module {

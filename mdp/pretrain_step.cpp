@@ -123,7 +123,7 @@ PretrainStep::PretrainStep(const PretrainStepOptions& options, std::shared_ptr<d
   labels->mark_unlabeled_pixels(any_unlabeled_);  // their own pixels, told from padding, get the pseudo-labels
 
   // The networks, in this order (their initial weights come from the default generator).
-  MDPNetConfig mc{.backbone = o_.backbone, .dim = o_.dim};
+  MDPNetConfig mc{.backbone = o_.backbone, .dim = o_.dim, .embed_bn = o_.embed_bn};
   if (embeds(o_.method)) {
     query_ = std::make_unique<MDPNet>(mc);
   } else if (o_.method == PretrainMethod::Classification) {
@@ -251,6 +251,8 @@ PretrainStepResult PretrainStep::run(const data::Batch& batch, nn::Optimizer& op
   if (embeds(o_.method)) {
     Tensor z = forward(*query_, x);  // (N, D, h, w)
     const int64_t h = z.size(2), w = z.size(3), D = z.size(1);
+    Tensor zmean = ops::mean(z, {0, 2, 3});  // (D), no graph (ops, not autograd)
+    r.embed_mean_norm = std::sqrt(ops::sum(ops::mul(zmean, zmean)).item());
     y8 = ops::to(ops::resize_nearest(m.labels, h, w), o_.device);  // (N, h, w)
     if (o_.method == PretrainMethod::MDP) {
       Tensor y2, mw;  // blending: the second label and the first one's weight, (N h w)

@@ -46,6 +46,7 @@ struct PretrainStepOptions {
   nn::ResNetConfig backbone{
       .depth = 50, .replace_stride_with_dilation = {false, true, true}, .include_top = false};  // stride 8
   int64_t dim = 256;            // MDP and pixel-contrast: embedding dimension D
+  bool embed_bn = false;        // MDP and pixel-contrast: MDPNetConfig::embed_bn (not the paper's)
   int64_t head_channels = 512;  // supervised and multi-head: DeepLabV3 (MMSeg layout) head channels
   ProtoLossOptions loss;        // MDP; its ignore_index is replaced by the label space's
   PixelContrastOptions pixel_contrast;  // its ignore_index too
@@ -70,6 +71,9 @@ struct PretrainStepResult {
   double loss = 0;
   double proto = 0, sparse = 0;  // MDP: the pixel-to-prototype and sparse-coding terms
   int64_t pixels = 0;            // MDP: labelled stride-8 pixels in the loss
+  // MDP and pixel-contrast: |mean of the batch's query embeddings| over every stride-8 pixel, 0..1 (1: all
+  // point one way). The direction the prototypes share comes from here (docs/paper-ablations.md).
+  double embed_mean_norm = 0;
   int64_t filled = 0;            // MDP: filled prototypes after the bank update
   int64_t anchors = 0;           // pixel-contrast: anchors sampled
   int64_t pseudo_pixels = 0;     // crop pixels that got a pseudo-label (unlabeled samples only)

@@ -2,7 +2,7 @@
 // domains: every method trains on the concatenated label space; MDP fills its bank and moves its key
 // encoder by the momentum rule; an interrupted run resumed from saved weights, optimizer, bank,
 // generators and loader position (a RunState written to disk and read back) reproduces the uninterrupted run's losses exactly; what a method cannot
-// do is refused by name.
+// do is refused by name; the step measures the length of the mean embedding.
 #include <boost/test/unit_test.hpp>
 #include <unistd.h>
 
@@ -126,6 +126,43 @@ BOOST_AUTO_TEST_CASE(mdp_fills_the_bank_and_moves_the_key_by_the_momentum_rule) 
   while (!loader->next(b)) {}
   r = step.run(b, *opt);
   BOOST_TEST(r.pixels > 0);  // now pixels of the filled classes take part
+}
+
+// embed_mean_norm is |mean over the batch's pixels of the query embeddings| of the step's own forward
+// (recomputed here on the same unmixed batch); with embed_bn (a non-affine BN ending the head, in the key
+// encoder too) it is far smaller at the start than the plain head's.
+BOOST_AUTO_TEST_CASE(the_step_measures_the_length_of_the_mean_embedding) {
+  double plain = 0;
+  for (bool embed_bn : {false, true}) {
+    BOOST_TEST_CONTEXT("embed_bn " << embed_bn) {
+      manual_seed(0);
+      auto ls = tiny_label_space();
+      PretrainStepOptions o = tiny_options(PretrainMethod::MDP);
+      o.mix = {0, 0, false, 255};
+      o.embed_bn = embed_bn;
+      PretrainStep step(o, ls);
+      auto opt = adamw(step.trained());
+      auto loader = tiny_loader(ls);
+      data::Batch b;
+      while (!loader->next(b)) {}
+      Tensor z;  // (N, D, h, w)
+      {
+        NoGradGuard ng;
+        z = step.trained()(b.images);
+      }
+      Tensor m = ops::mean(z, {0, 2, 3});
+      const double want = std::sqrt(ops::sum(ops::mul(m, m)).item());
+      PretrainStepResult r = step.run(b, *opt);
+      BOOST_TEST(std::abs(r.embed_mean_norm - want) < 1e-5);
+      BOOST_TEST(want > 0.0);
+      BOOST_TEST(want <= 1.0 + 1e-6);
+      if (!embed_bn) plain = want;
+      else BOOST_TEST(want < 0.5 * plain);
+      bool key_has_bn = false;
+      for (auto& [name, t] : step.key()->state_dict()) key_has_bn |= name == "head.proj.4.running_mean";
+      BOOST_TEST(key_has_bn == embed_bn);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(resumed_run_reproduces_the_uninterrupted_losses_exactly) {
