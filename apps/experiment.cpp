@@ -300,19 +300,18 @@ struct PretrainDiagnostics {
 };
 PretrainDiagnostics diagnostics_of(const std::string& pretrain_dir) {
   PretrainDiagnostics d;
-  std::string log = (fs::path(pretrain_dir) / "log.jsonl").string();
-  auto last = [&](const char* key) {
-    LogSeries s = read_log_series(log, key);
-    return s.values.empty() ? std::nan("") : s.values.back();
+  const std::map<std::string, LogSeries> log = read_log((fs::path(pretrain_dir) / "log.jsonl").string());  // one pass
+  auto tail_mean = [&](const char* key, size_t last_n) {  // the mean of the key's last last_n values
+    auto it = log.find(key);
+    if (it == log.end() || it->second.values.empty()) return std::nan("");
+    const std::vector<double>& v = it->second.values;
+    const size_t n = std::min(last_n, v.size());
+    return std::accumulate(v.end() - long(n), v.end(), 0.0) / double(n);
   };
-  d.cos_within = last("cos_within");
-  d.cos_across = last("cos_across");
-  d.filled = last("filled");
-  LogSeries e = read_log_series(log, "embed_mean_norm");
-  if (!e.values.empty()) {
-    const size_t n = std::min<size_t>(50, e.values.size());
-    d.embed_mean_norm = std::accumulate(e.values.end() - long(n), e.values.end(), 0.0) / double(n);
-  }
+  d.cos_within = tail_mean("cos_within", 1);
+  d.cos_across = tail_mean("cos_across", 1);
+  d.filled = tail_mean("filled", 1);
+  d.embed_mean_norm = tail_mean("embed_mean_norm", 50);
   return d;
 }
 

@@ -42,6 +42,14 @@ inline bool close(const Tensor& got, const Tensor& want, double atol, double rto
   return true;
 }
 
+// The largest |a - b| over the elements (same number of elements).
+inline double max_abs_diff(const Tensor& a, const Tensor& b) {
+  std::vector<double> x = ops::to_vector(a), y = ops::to_vector(b);
+  double worst = 0;
+  for (size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::fabs(x[i] - y[i]));
+  return worst;
+}
+
 inline Tensor randn(const Shape& s, DType d = DType::Float32, uint64_t seed = 0) {
   Generator g(seed);
   return ops::randn(s, d, &g);

@@ -12,12 +12,7 @@
 using namespace mdp;
 
 namespace {
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  std::vector<double> x = ops::to_vector(a), y = ops::to_vector(b);
-  double worst = 0;
-  for (size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::fabs(x[i] - y[i]));
-  return worst;
-}
+using test::max_abs_diff;
 
 // The largest |1 - length| over the pixels of (N, D, h, w) embeddings.
 double worst_unit_length_error(const Tensor& z) {

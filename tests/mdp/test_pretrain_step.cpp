@@ -58,12 +58,7 @@ std::unique_ptr<nn::Optimizer> adamw(nn::Module& net) {
   return std::make_unique<nn::AdamW>(nn::make_param_groups(net), nn::AdamWOptions{.lr = 1e-3, .weight_decay = 0.01});
 }
 
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  std::vector<double> x = ops::to_vector(a), y = ops::to_vector(b);
-  double worst = 0;
-  for (size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::fabs(x[i] - y[i]));
-  return worst;
-}
+using test::max_abs_diff;
 
 std::vector<double> run_steps(PretrainStep& step, nn::Optimizer& opt, data::Loader& loader, int n) {
   std::vector<double> losses;
