@@ -165,6 +165,7 @@ int pretrain_main(int argc, char** argv) {
   so.backbone = {int(c.i("model.depth")), {false, true, true}, c.b("model.deep_stem"), c.f("model.width"), 1000, false};
   so.dim = c.i("mdp.dim");
   so.embed_bn = c.b("mdp.embed_bn");
+  so.upsample_embeddings = c.b("mdp.upsample_embeddings");
   so.head_channels = c.i("model.channels");
   std::string scm = c.s("mdp.sparse_coding");
   MDP_CHECK(scm == "pull" || scm == "exclude" || scm == "none", "config: mdp.sparse_coding '{}' is not pull, exclude or none", scm);

@@ -47,6 +47,12 @@ struct PretrainStepOptions {
       .depth = 50, .replace_stride_with_dilation = {false, true, true}, .include_top = false};  // stride 8
   int64_t dim = 256;            // MDP and pixel-contrast: embedding dimension D
   bool embed_bn = false;        // MDP and pixel-contrast: MDPNetConfig::embed_bn (not the paper's)
+  // MDP and pixel-contrast (not the paper's): the loss and the bank at the labels' resolution. The unit
+  // embeddings (query and key) are upsampled bilinearly to the crop size and normalised again, as the
+  // supervised head's logits are upsampled to the labels; the paper (ContrastiveSeg) instead
+  // nearest-downsamples the labels to stride 8, which keeps about one label per 8x8 cell. Unlabeled
+  // samples' pseudo-labels stay stride-8 cells.
+  bool upsample_embeddings = false;
   int64_t head_channels = 512;  // supervised and multi-head: DeepLabV3 (MMSeg layout) head channels
   ProtoLossOptions loss;        // MDP; its ignore_index is replaced by the label space's
   PixelContrastOptions pixel_contrast;  // its ignore_index too
@@ -70,7 +76,7 @@ struct PretrainStepOptions {
 struct PretrainStepResult {
   double loss = 0;
   double proto = 0, sparse = 0;  // MDP: the pixel-to-prototype and sparse-coding terms
-  int64_t pixels = 0;            // MDP: labelled stride-8 pixels in the loss
+  int64_t pixels = 0;            // MDP: labelled pixels in the loss (stride 8, or the crop's with upsample_embeddings)
   // MDP and pixel-contrast: |mean of the batch's query embeddings| over every stride-8 pixel, 0..1 (1: all
   // point one way). The direction the prototypes share comes from here (docs/paper-ablations.md).
   double embed_mean_norm = 0;
@@ -120,6 +126,7 @@ class PretrainStep {
 
  private:
   Tensor forward(nn::Module& net, const Tensor& x);  // under autocast when bf16
+  Tensor at_loss_size(const Tensor& z) const;      // (N, D, h, w) -> at the crop's size with upsample_embeddings
   // Unlabeled samples' labels from the key encoder and the bank: (N, H, W) int64 (a copy) and the count.
   std::pair<Tensor, int64_t> pseudo_labelled(const data::Batch& batch);
   // Distributed: every rank's (keys, labels) in the order of their batch positions, as one batch.
@@ -138,6 +145,7 @@ class PretrainStep {
   Generator mix_gen_, sample_gen_;
   std::unique_ptr<nn::GradientReducer> reducer_;  // distributed: made at the first step, over trained()
   Tensor ignore_;  // () int64 on the device: the label space's ignore value
+  int64_t crop_h_ = 0, crop_w_ = 0;  // the current batch's crop size
 };
 
 }  // namespace mdp

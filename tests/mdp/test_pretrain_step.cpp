@@ -160,6 +160,45 @@ BOOST_AUTO_TEST_CASE(the_step_measures_the_length_of_the_mean_embedding) {
   }
 }
 
+// upsample_embeddings: the bank holds the class means of the key embeddings upsampled to the crop (a
+// reference bank fed those by hand matches it; fed the stride-8 keys and nearest labels it does not), and
+// the loss counts every crop pixel of a filled class.
+BOOST_AUTO_TEST_CASE(upsampled_embeddings_put_every_labelled_crop_pixel_in_the_bank_and_the_loss) {
+  manual_seed(0);
+  auto ls = tiny_label_space();
+  PretrainStepOptions o = tiny_options(PretrainMethod::MDP);
+  o.mix = {0, 0, false, 255};
+  o.upsample_embeddings = true;
+  PretrainStep step(o, ls);
+  auto opt = adamw(step.trained());
+  auto loader = tiny_loader(ls);
+  data::Batch b;
+  while (!loader->next(b)) {}
+  step.run(b, *opt);
+  Tensor keys;  // (N, D, h, w) from the key encoder after its momentum update, as the step's bank update
+  {
+    NoGradGuard ng;
+    keys = (*step.key())(b.images);
+  }
+  const int64_t H = b.labels.size(1), W = b.labels.size(2);
+  PrototypeBank up(step.bank().options()), small(step.bank().options());
+  {
+    NoGradGuard ng;
+    up.update(l2_normalize(resize_bilinear(keys, H, W, false), 1), b.labels);
+    small.update(keys, ops::resize_nearest(b.labels, keys.size(2), keys.size(3)));
+  }
+  BOOST_TEST(max_abs_diff(step.bank().prototypes(), up.prototypes()) < 1e-5);
+  BOOST_TEST(max_abs_diff(step.bank().prototypes(), small.prototypes()) > 1e-3);
+
+  while (!loader->next(b)) {}
+  std::vector<double> filled = ops::to_vector(step.bank().filled()), y = ops::to_vector(b.labels);
+  int64_t want = 0;
+  for (double v : y) want += v >= 0 && v < double(filled.size()) && filled[size_t(v)] != 0;
+  PretrainStepResult r = step.run(b, *opt);
+  BOOST_TEST(r.pixels == want);
+  BOOST_TEST(r.pixels > b.labels.size(0) * (H / 8) * (W / 8));  // more than a stride-8 map could hold
+}
+
 BOOST_AUTO_TEST_CASE(resumed_run_reproduces_the_uninterrupted_losses_exactly) {
   for (PretrainMethod m : {PretrainMethod::MDP, PretrainMethod::PixelContrast}) {
     BOOST_TEST_CONTEXT(name_of(m)) {
