@@ -218,6 +218,8 @@ std::vector<Row> ablation_rows(const std::string& label_mapping) {
        "not in the paper: a non-affine BN ends the projection head, removing the direction all embeddings share", false},
       {{"mdp-upsampled", "MDP, loss at the labels' resolution (not the paper's)", true, {"mdp.upsample_embeddings=true"}},
        "A+B", none, "not in the paper: embeddings upsampled to the 64 px crop instead of labels downsampled to 8x8", false},
+      {{"mdp-balanced", "MDP, every region weighs the same (not the paper's)", true, {"mdp.region_balanced=true"}}, "A+B",
+       none, "not in the paper: each (image, class) region weighs the same in the loss instead of each pixel", false},
       {{"mdp-unified", "MDP with rough label unification", true, {"data.label_mapping=" + label_mapping}}, "A+B (merged)", 71.91,
        "rough unification (MDP: 71.93)"},
       {{"mdp-unlabeled", "MDP with unlabeled images", true,

@@ -166,6 +166,7 @@ int pretrain_main(int argc, char** argv) {
   so.dim = c.i("mdp.dim");
   so.embed_bn = c.b("mdp.embed_bn");
   so.upsample_embeddings = c.b("mdp.upsample_embeddings");
+  so.region_balanced = c.b("mdp.region_balanced");
   so.head_channels = c.i("model.channels");
   std::string scm = c.s("mdp.sparse_coding");
   MDP_CHECK(scm == "pull" || scm == "exclude" || scm == "none", "config: mdp.sparse_coding '{}' is not pull, exclude or none", scm);

@@ -122,6 +122,8 @@ std::vector<Key> pretrain_schema() {
        "a batch norm without affine on the embeddings before L2-normalising (not the paper's: removes the shared direction)"},
       {"mdp.upsample_embeddings", Type::Bool, "false",
        "the loss at the labels' resolution: embeddings upsampled bilinearly to the crop (not the paper's: it downsamples labels to stride 8)"},
+      {"mdp.region_balanced", Type::Bool, "false",
+       "every (image, class) region weighs the same in the loss (not the paper's: a mean over pixels)"},
       {"mdp.sparse_coding", Type::String, "pull", "pull (setting 2) | exclude (setting 1) | none"},
       {"mdp.k", Type::Int, "5", "sparse coding: top-k prototypes"},
       {"mdp.lambda_sc", Type::Float, "0.1", "sparse coding loss weight (pull)"},

@@ -257,6 +257,7 @@ PretrainStepResult PretrainStep::run(const data::Batch& batch, nn::Optimizer& op
   crop_w_ = x.size(3);
   const int32_t ignore = labels_->ignore_index();
   Tensor loss, y8;
+  double loss_weight = 0;  // MDP: the loss's denominator (its pixels, or their weights' sum)
   if (embeds(o_.method)) {
     Tensor z = forward(*query_, x);  // (N, D, H/8, W/8)
     Tensor zmean = ops::mean(z, {0, 2, 3});  // (D), no graph (ops, not autograd)
@@ -271,7 +272,10 @@ PretrainStepResult PretrainStep::run(const data::Batch& batch, nn::Optimizer& op
         mw = ops::reshape(ops::to(ops::resize_nearest(m.mix_weight, h, w), o_.device), {-1});
       }
       Tensor zp = reshape(permute(z, {0, 2, 3, 1}), {-1, D});  // (N h w, D)
-      ProtoLossResult p = proto_loss(zp, ops::reshape(y8, {-1}), bank_.prototypes(), bank_.filled(), o_.loss, class_dataset_, y2, mw);
+      Tensor a = o_.region_balanced ? region_weights(y8, labels_->num_classes(), o_.device) : Tensor();  // (N h w)
+      ProtoLossResult p = proto_loss(zp, ops::reshape(y8, {-1}), bank_.prototypes(), bank_.filled(), o_.loss, class_dataset_,
+                                     {.labels2 = y2, .mix_weight = mw, .weight = a});
+      loss_weight = p.weight;
       if (mw.defined())  // with blending, only hard-labelled pixels update the bank
         y8 = ops::where(ops::compare(ops::CompareOp::Eq, ops::reshape(mw, y8.shape()), 1.0), y8, ignore_);
       loss = p.loss;
@@ -296,9 +300,9 @@ PretrainStepResult PretrainStep::run(const data::Batch& batch, nn::Optimizer& op
   }
   const bool distributed = o_.world && o_.world->size() > 1;
   if (distributed && o_.method == PretrainMethod::MDP) {  // the mean over every rank's pixels, not of the ranks' means
-    Tensor n = ops::from_vector({double(r.pixels)}, {1}, DType::Float64);
+    Tensor n = ops::from_vector({loss_weight}, {1}, DType::Float64);
     o_.world->all_reduce_sum(n);
-    const double total = ops::to_vector(n)[0], share = total > 0 ? double(r.pixels) * o_.world->size() / total : 0.0;
+    const double total = ops::to_vector(n)[0], share = total > 0 ? loss_weight * o_.world->size() / total : 0.0;
     loss = mul(loss, share);
     r.proto *= share;
     r.sparse *= share;

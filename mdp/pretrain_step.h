@@ -53,6 +53,10 @@ struct PretrainStepOptions {
   // nearest-downsamples the labels to stride 8, which keeps about one label per 8x8 cell. Unlabeled
   // samples' pseudo-labels stay stride-8 cells.
   bool upsample_embeddings = false;
+  // MDP (not the paper's): every (image, class) region weighs the same in the loss, each pixel 1 / its
+  // region's pixel count, as ContrastiveSeg's per-class anchor sampling (max_views per class and image)
+  // balances its pixel loss; the paper's loss is a mean over all pixels, which the background dominates.
+  bool region_balanced = false;
   int64_t head_channels = 512;  // supervised and multi-head: DeepLabV3 (MMSeg layout) head channels
   ProtoLossOptions loss;        // MDP; its ignore_index is replaced by the label space's
   PixelContrastOptions pixel_contrast;  // its ignore_index too

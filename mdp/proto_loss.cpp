@@ -1,6 +1,8 @@
 // proto_loss.cpp: the loss forward with raw ops (so it runs on any device) and its analytic backward.
 #include "mdp/proto_loss.h"
 
+#include <algorithm>
+
 #include "tensor/error.h"
 
 namespace mdp {
@@ -14,8 +16,9 @@ Tensor logical_not(const Tensor& a) { return ops::compare(ops::CompareOp::Eq, op
 }  // namespace
 
 ProtoLossResult proto_loss(const Tensor& z, const Tensor& labels, const Tensor& protos, const Tensor& filled,
-                           const ProtoLossOptions& o, const std::vector<int64_t>& class_dataset, const Tensor& labels2,
-                           const Tensor& mix_weight) {
+                           const ProtoLossOptions& o, const std::vector<int64_t>& class_dataset,
+                           const ProtoLossPixels& px) {
+  const Tensor &labels2 = px.labels2, &mix_weight = px.mix_weight;
   MDP_CHECK(z.dim() == 2, "proto_loss: embeddings {} must be (P, D)", shape_str(z.shape()));
   MDP_CHECK(protos.dim() == 2 && protos.size(1) == z.size(1), "proto_loss: prototypes {} do not match embeddings {}",
             shape_str(protos.shape()), shape_str(z.shape()));
@@ -28,6 +31,10 @@ ProtoLossResult proto_loss(const Tensor& z, const Tensor& labels, const Tensor& 
   MDP_CHECK(!o.other_datasets_only || int64_t(class_dataset.size()) == protos.size(0),
             "proto_loss: other_datasets_only needs the dataset of each of the {} classes", protos.size(0));
   MDP_CHECK(labels2.defined() == mix_weight.defined(), "proto_loss: labels2 and mix_weight go together");
+  MDP_CHECK(!px.weight.defined() || (px.weight.shape() == Shape{z.size(0)} && is_floating(px.weight.dtype())),
+            "proto_loss: pixel weights {} {} must be floating (P) for embeddings {}",
+            px.weight.defined() ? dtype_name(px.weight.dtype()) : "", px.weight.defined() ? shape_str(px.weight.shape()) : "",
+            shape_str(z.shape()));
   const int64_t P = z.size(0), C = protos.size(0);
   const Device dev = z.device();
   Tensor zd = detach(z), pt = ops::to(protos, z.dtype());
@@ -72,7 +79,8 @@ ProtoLossResult proto_loss(const Tensor& z, const Tensor& labels, const Tensor& 
   Tensor logq = ops::log_softmax(S_den, 1);  // (P, C)
 
   // Target weights t (P, C): the label (or the soft pair), plus lambda/|T| on each top-k class (Pull).
-  Tensor vf = ops::to(valid, z.dtype());
+  Tensor vf = ops::to(valid, z.dtype());  // (P): 1 for a valid pixel, times its weight a_i when given
+  if (px.weight.defined()) vf = ops::mul(vf, ops::to(px.weight, z.dtype()));
   Tensor w1 = vf;
   std::vector<Tensor> idx_parts{ops::unsqueeze(y, 1)}, w_parts;
   if (labels2.defined()) {
@@ -90,17 +98,21 @@ ProtoLossResult proto_loss(const Tensor& z, const Tensor& labels, const Tensor& 
   Tensor sc_t;
   Tensor l_sc_i;
   if (o.sparse_coding == SparseCoding::Pull && k > 0) {
-    Tensor okf = ops::mul(ops::to(top_ok, z.dtype()), ops::unsqueeze(vf, 1));           // (P, k)
-    Tensor n = ops::binary(ops::BinaryOp::Max, ops::sum(okf, {1}, true), 1.0);         // |T_i|, at least 1
-    sc_t = ops::scatter_add({P, C}, 1, top_idx, ops::div(okf, n));                     // (P, C), rows sum to 1 or 0
+    Tensor okf = ops::mul(ops::to(top_ok, z.dtype()), ops::unsqueeze(ops::to(valid, z.dtype()), 1));  // (P, k)
+    Tensor n = ops::binary(ops::BinaryOp::Max, ops::sum(okf, {1}, true), 1.0);  // |T_i|, at least 1
+    Tensor share = ops::div(okf, n);                                             // rows sum to 1 or 0
+    if (px.weight.defined()) share = ops::mul(share, ops::unsqueeze(vf, 1));    // rows sum to a_i or 0
+    sc_t = ops::scatter_add({P, C}, 1, top_idx, share);                          // (P, C)
     l_sc_i = ops::mul(ops::sum(ops::mul(sc_t, logq), {1}), -1.0);
   }
 
   ProtoLossResult r;
   r.pixels = count;
-  double denom = double(std::max<int64_t>(count, 1));
-  r.proto = count ? ops::sum(l_proto_i).item() / denom : 0.0;
-  r.sparse = l_sc_i.defined() && count ? ops::sum(l_sc_i).item() / denom : 0.0;
+  r.weight = px.weight.defined() ? ops::sum(vf).item() : double(count);
+  const bool any = r.weight > 0;
+  double denom = any ? r.weight : 1.0;
+  r.proto = any ? ops::sum(l_proto_i).item() / denom : 0.0;
+  r.sparse = l_sc_i.defined() && any ? ops::sum(l_sc_i).item() / denom : 0.0;
   double lam = o.sparse_coding == SparseCoding::Pull ? o.lambda_sc : 0.0;
   Tensor t = sc_t.defined() ? ops::add(main_t, ops::mul(sc_t, lam)) : main_t;
   r.loss = ops::full({}, r.proto + lam * r.sparse, z.dtype(), dev);
@@ -113,6 +125,22 @@ ProtoLossResult proto_loss(const Tensor& z, const Tensor& labels, const Tensor& 
     return {ops::mul(dz, ops::mul(g[0], 1.0 / (tau * denom)))};
   });
   return r;
+}
+
+Tensor region_weights(const Tensor& labels, int64_t C, Device device) {
+  MDP_CHECK(labels.dim() == 3 && labels.dtype() == DType::Int64, "region_weights: labels {} {} must be int64 (N, h, w)",
+            dtype_name(labels.dtype()), shape_str(labels.shape()));
+  std::vector<double> y = ops::to_vector(labels), a(y.size(), 0.0);
+  const size_t N = size_t(labels.size(0)), hw = y.size() / std::max<size_t>(N, 1);
+  std::vector<int64_t> count(static_cast<size_t>(C), 0);
+  for (size_t n = 0; n < N; ++n) {
+    std::fill(count.begin(), count.end(), 0);
+    for (size_t i = n * hw; i < (n + 1) * hw; ++i)
+      if (y[i] >= 0 && y[i] < double(C)) ++count[size_t(y[i])];
+    for (size_t i = n * hw; i < (n + 1) * hw; ++i)
+      if (y[i] >= 0 && y[i] < double(C)) a[i] = 1.0 / double(count[size_t(y[i])]);
+  }
+  return ops::to(ops::from_vector(a, {int64_t(a.size())}, DType::Float32), device);
 }
 
 }  // namespace mdp

@@ -8,7 +8,9 @@
 //       L_sc = mean_i -(1/|T_i|) sum_{c in T_i} log softmax(s_i)[c],   L = L_proto + lambda L_sc
 //   sparse coding, setting 1 (exclude): the classes of T_i leave the softmax denominator of L_proto.
 //   soft target (pixel-mixing reading R2): -[w_i log q_{y_i} + (1 - w_i) log q_{y2_i}] instead of -log q_{y_i}.
-// dL/ds_i = (sum of target weights) q_i - t_i, dL/dz_i = (dL/ds_i) P / tau, each divided by the pixel count.
+//   pixel weights a_i (optional, not the paper's): every "mean_i" above becomes sum_i a_i (.) / sum_i a_i.
+// dL/ds_i = (sum of target weights) q_i - t_i, dL/dz_i = (dL/ds_i) P / tau, each divided by the pixel count
+// (with pixel weights: times a_i, divided by their sum).
 #pragma once
 #include <vector>
 
@@ -27,21 +29,33 @@ struct ProtoLossOptions {
   int64_t ignore_index = 255;
 };
 
+// Optional per-pixel inputs, each (P) or undefined (not used).
+struct ProtoLossPixels {
+  Tensor labels2{}, mix_weight{};  // soft targets: int64 second labels and floating weights of the first, together
+  Tensor weight{};                 // floating, >= 0: each pixel's weight a_i in the means (undefined: all 1)
+};
+
 struct ProtoLossResult {
   Tensor loss;           // 0-d, differentiable w.r.t. z: L_proto + lambda L_sc (or the setting-1 loss)
   double proto = 0;      // the L_proto value (setting 1: the loss with reduced denominator)
   double sparse = 0;     // the L_sc value (0 unless Pull)
   int64_t pixels = 0;    // pixels that took part
+  double weight = 0;     // the sum of their weights (= pixels without pixel weights): the means' denominator
 };
 
 // z: (P, D) L2-normalised embeddings (requires grad); labels: (P) int64 global class ids or ignore;
 // prototypes: (C, D) normalised, no gradient; filled: (C) bool, which prototypes exist yet;
 // class_dataset: (C) dataset id of each class (needed only with other_datasets_only).
-// labels2 / mix_weight: (P) int64 / (P) floating, optional soft targets (undefined: hard labels);
-// ignored where labels2 is the ignore index or unfilled.
-// No valid pixel gives a zero loss (still part of the graph, with a zero gradient).
+// pixels: optional soft targets (the second label ignored where it is the ignore index or unfilled) and
+// pixel weights. No valid pixel, or a zero total weight, gives a zero loss (still part of the graph,
+// with a zero gradient).
 ProtoLossResult proto_loss(const Tensor& z, const Tensor& labels, const Tensor& prototypes, const Tensor& filled,
                            const ProtoLossOptions& options, const std::vector<int64_t>& class_dataset = {},
-                           const Tensor& labels2 = Tensor(), const Tensor& mix_weight = Tensor());
+                           const ProtoLossPixels& pixels = {});
+
+// Pixel weights that make every (image, class) region weigh the same (PretrainStepOptions::region_balanced):
+// labels (N, h, w) int64 -> (N h w) float32 on device, 1 / (pixels of that class in that image), 0 where
+// the label is outside [0, C) (ignore).
+Tensor region_weights(const Tensor& labels, int64_t C, Device device = Device::cpu());
 
 }  // namespace mdp

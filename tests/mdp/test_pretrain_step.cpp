@@ -199,6 +199,39 @@ BOOST_AUTO_TEST_CASE(upsampled_embeddings_put_every_labelled_crop_pixel_in_the_b
   BOOST_TEST(r.pixels > b.labels.size(0) * (H / 8) * (W / 8));  // more than a stride-8 map could hold
 }
 
+// region_balanced: the step's L_proto is proto_loss with region_weights on its own embeddings and bank
+// (recomputed here), which differs from the plain mean over pixels.
+BOOST_AUTO_TEST_CASE(region_balanced_weighs_every_image_class_region_the_same) {
+  manual_seed(0);
+  auto ls = tiny_label_space();
+  PretrainStepOptions o = tiny_options(PretrainMethod::MDP);
+  o.mix = {0, 0, false, 255};
+  o.region_balanced = true;
+  PretrainStep step(o, ls);
+  auto opt = adamw(step.trained());
+  auto loader = tiny_loader(ls);
+  data::Batch b;
+  while (!loader->next(b)) {}
+  step.run(b, *opt);  // fills the bank
+  while (!loader->next(b)) {}
+  Tensor zp, y;  // (N h w, D) and (N h w)
+  ProtoLossResult want, plain;
+  {
+    NoGradGuard ng;
+    Tensor z = step.trained()(b.images);  // (N, D, h, w)
+    Tensor y8 = ops::resize_nearest(b.labels, z.size(2), z.size(3));
+    zp = ops::contiguous(ops::reshape(ops::contiguous(ops::permute(z, {0, 2, 3, 1})), {-1, z.size(1)}));
+    y = ops::reshape(y8, {-1});
+    Tensor a = region_weights(y8, ls->num_classes());
+    want = proto_loss(zp, y, step.bank().prototypes(), step.bank().filled(), o.loss, {}, {.weight = a});
+    plain = proto_loss(zp, y, step.bank().prototypes(), step.bank().filled(), o.loss);
+  }
+  PretrainStepResult r = step.run(b, *opt);
+  BOOST_TEST(std::abs(r.proto - want.proto) < 1e-4);
+  BOOST_TEST(std::abs(r.sparse - want.sparse) < 1e-4);
+  BOOST_TEST(std::abs(want.proto - plain.proto) > 1e-3);
+}
+
 BOOST_AUTO_TEST_CASE(resumed_run_reproduces_the_uninterrupted_losses_exactly) {
   for (PretrainMethod m : {PretrainMethod::MDP, PretrainMethod::PixelContrast}) {
     BOOST_TEST_CONTEXT(name_of(m)) {

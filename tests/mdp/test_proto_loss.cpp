@@ -1,7 +1,8 @@
 // Suite proto_loss: the pixel-to-prototype loss with sparse coding against an independent PyTorch
 // implementation (tools/mdp_reference.py, autograd gradients) on the same tensors — ignored pixels,
 // unfilled classes, k larger than the candidates, setting 1, other-datasets-only, soft targets — in
-// float64 (reference backend) and float32 (cpu backend); plus finite differences in float64.
+// float64 (reference backend) and float32 (cpu backend); plus finite differences in float64; pixel
+// weights against repeated pixels; region_weights.
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
 
@@ -56,8 +57,8 @@ BOOST_AUTO_TEST_CASE(matches_pytorch) {
       Tensor z = ops::to(f.at(c + ".z"), d);
       z.set_requires_grad(true);
       ProtoLossResult r = mdp::proto_loss(z, f.at(c + ".labels"), ops::to(f.at(c + ".prototypes"), d), f.at(c + ".filled"), o, cd,
-                                          soft ? f.at(c + ".labels2") : Tensor(),
-                                          soft ? ops::to(f.at(c + ".mix_weight"), d) : Tensor());
+                                          {.labels2 = soft ? f.at(c + ".labels2") : Tensor(),
+                                           .mix_weight = soft ? ops::to(f.at(c + ".mix_weight"), d) : Tensor()});
       backward(r.loss);
       double tol = d == DType::Float64 ? 1e-10 : 2e-5;
       close(r.loss, f.at(c + ".loss"), tol, tol, c + " loss " + dtype_name(d));
@@ -84,6 +85,66 @@ BOOST_AUTO_TEST_CASE(finite_differences) {
   }
 }
 
+// Integer pixel weights equal repeating each pixel that many times (0: leaving it out), in the loss and,
+// summed over the copies, in the gradient; for every sparse-coding setting and with soft targets.
+BOOST_AUTO_TEST_CASE(pixel_weights_equal_repeated_pixels) {
+  ReferenceScope ref;
+  Generator g(9);
+  Tensor P = ops::randn({6, 4}, DType::Float64, &g);
+  P = ops::div(P, ops::unary(ops::UnaryOp::Sqrt, ops::sum(ops::mul(P, P), {1}, true)));
+  Tensor filled = ops::from_vector({1, 1, 0, 1, 1, 1}, {6}, DType::Bool);
+  const std::vector<double> yv{0, 3, 255, 1, 4, 5, 3, 0}, wv{1, 2, 3, 0, 1, 3, 2, 1}, y2v{3, 0, 1, 4, 255, 1, 5, 4},
+      mwv{0.7, 1, 0.5, 0.2, 1, 0.6, 0.9, 0.4};
+  std::vector<double> rep;
+  for (size_t i = 0; i < wv.size(); ++i)
+    for (int c = 0; c < int(wv[i]); ++c) rep.push_back(double(i));
+  Tensor idx = ops::from_vector(rep, {int64_t(rep.size())}, DType::Int64);
+  Tensor y = ops::from_vector(yv, {8}, DType::Int64), a = ops::from_vector(wv, {8}, DType::Float64);
+  Tensor y2 = ops::from_vector(y2v, {8}, DType::Int64), mw = ops::from_vector(mwv, {8}, DType::Float64);
+  Tensor z0 = ops::randn({8, 4}, DType::Float64, &g);
+  for (SparseCoding sc : {SparseCoding::None, SparseCoding::Pull, SparseCoding::Exclude})
+    for (bool soft : {false, true}) {
+      BOOST_TEST_CONTEXT("sparse coding " << int(sc) << " soft " << soft) {
+        ProtoLossOptions o;
+        o.sparse_coding = sc;
+        o.k = 2;
+        o.tau = 0.3;
+        Tensor zw = ops::clone(z0), zr = ops::clone(z0);
+        zw.set_requires_grad(true);
+        zr.set_requires_grad(true);
+        ProtoLossResult w = mdp::proto_loss(zw, y, P, filled, o, {},
+                                            {.labels2 = soft ? y2 : Tensor(), .mix_weight = soft ? mw : Tensor(), .weight = a});
+        ProtoLossResult r = mdp::proto_loss(index_select(zr, 0, idx), ops::index_select(y, 0, idx), P, filled, o, {},
+                                            {.labels2 = soft ? ops::index_select(y2, 0, idx) : Tensor(),
+                                             .mix_weight = soft ? ops::index_select(mw, 0, idx) : Tensor()});
+        backward(w.loss);
+        backward(r.loss);
+        BOOST_TEST(std::abs(w.loss.item() - r.loss.item()) < 1e-12);
+        BOOST_TEST(std::abs(w.proto - r.proto) < 1e-12);
+        BOOST_TEST(std::abs(w.sparse - r.sparse) < 1e-12);
+        BOOST_TEST(w.weight == r.weight);
+        BOOST_TEST(max_abs_diff(zw.grad(), zr.grad()) < 1e-12);
+      }
+    }
+  ProtoLossOptions o;  // and finite differences with fractional weights
+  o.k = 2;
+  o.tau = 0.5;
+  Tensor af = ops::mul(a, 0.37);
+  GradcheckResult fd = gradcheck([&](const TensorList& in) { return mdp::proto_loss(in[0], y, P, filled, o, {}, {.weight = af}).loss; },
+                                 {z0});
+  BOOST_TEST(fd.ok, fd.message);
+}
+
+// region_weights: 1 / (pixels of the class in the image); each image's weights sum to its classes.
+BOOST_AUTO_TEST_CASE(region_weights_make_every_image_class_region_weigh_one) {
+  Tensor y = ops::from_vector({0, 0, 0, 2, 255, 2, 1, 1, 1, 1, 1, 2}, {2, 2, 3}, DType::Int64);
+  std::vector<double> a = ops::to_vector(region_weights(y, 3));
+  const std::vector<double> want{1. / 3, 1. / 3, 1. / 3, 0.5, 0, 0.5, 0.2, 0.2, 0.2, 0.2, 0.2, 1};
+  BOOST_TEST(a.size() == want.size());
+  for (size_t i = 0; i < want.size(); ++i) BOOST_TEST(std::abs(a[i] - want[i]) < 1e-7);
+  BOOST_TEST(throws_with([&] { region_weights(ops::zeros({2, 3}, DType::Int64), 3); }, {"region_weights", "(N, h, w)"}));
+}
+
 BOOST_AUTO_TEST_CASE(bad_input) {
   Tensor z = ops::zeros({4, 3}), P = ops::zeros({5, 3}), filled = ops::ones({5}, DType::Bool);
   BOOST_TEST(throws_with([&] { mdp::proto_loss(z, ops::from_vector({0, 1, 9, 255}, {4}, DType::Int64), P, filled, {}); },
@@ -93,6 +154,8 @@ BOOST_AUTO_TEST_CASE(bad_input) {
   ProtoLossOptions o;
   o.other_datasets_only = true;
   BOOST_TEST(throws_with([&] { mdp::proto_loss(z, ops::zeros({4}, DType::Int64), P, filled, o); }, {"dataset of each"}));
+  BOOST_TEST(throws_with([&] { mdp::proto_loss(z, ops::zeros({4}, DType::Int64), P, filled, {}, {}, {.weight = ops::ones({3})}); },
+                         {"proto_loss", "pixel weights", "[3]"}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
