@@ -97,6 +97,12 @@ PretrainStep::PretrainStep(const PretrainStepOptions& options, std::shared_ptr<d
   const bool mixes = o_.mix.region_prob > 0 || o_.mix.pixel_prob > 0;
   MDP_CHECK(!o_.mix.blend || o_.method == PretrainMethod::MDP,
             "config: mdp.blend (soft targets over two prototypes) needs pretrain.method mdp, not {}", method);
+  MDP_CHECK(!o_.region_balanced || o_.method == PretrainMethod::MDP,
+            "config: mdp.region_balanced weighs MDP's pixel-to-prototype loss, so it needs pretrain.method mdp, not {} "
+            "(pixel-contrast balances its classes by anchor sampling)", method);
+  MDP_CHECK(!o_.upsample_embeddings || embeds(o_.method),
+            "config: mdp.upsample_embeddings upsamples the projection head's embeddings, which pretrain.method {} does not "
+            "have (its logits are already compared with the labels at their resolution)", method);
   MDP_CHECK(o_.method != PretrainMethod::MultiHead || !mixes,
             "config: pretrain.method multi-head classifies each image with its own dataset's head, so it cannot mix images "
             "across datasets: set mdp.region_mix=0 and mdp.pixel_mix=0");

@@ -303,6 +303,12 @@ BOOST_AUTO_TEST_CASE(what_a_method_cannot_do_is_refused_by_name) {
   PretrainStepOptions blend = tiny_options(PretrainMethod::Supervised);
   blend.mix.blend = true;
   refused(blend, "mdp.blend");
+  PretrainStepOptions balanced = tiny_options(PretrainMethod::PixelContrast);
+  balanced.region_balanced = true;
+  refused(balanced, "mdp.region_balanced weighs MDP's pixel-to-prototype loss");
+  PretrainStepOptions up = tiny_options(PretrainMethod::Supervised);
+  up.upsample_embeddings = true;
+  refused(up, "mdp.upsample_embeddings upsamples the projection head's embeddings");
   BOOST_CHECK_THROW(pretrain_method_from_name("multihead"), Error);
   // A state written by another method is refused before anything is loaded.
   PretrainStep pc(tiny_options(PretrainMethod::PixelContrast), ls);
