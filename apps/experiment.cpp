@@ -220,6 +220,8 @@ std::vector<Row> ablation_rows(const std::string& label_mapping) {
        "A+B", none, "not in the paper: embeddings upsampled to the 64 px crop instead of labels downsampled to 8x8", false},
       {{"mdp-balanced", "MDP, every region weighs the same (not the paper's)", true, {"mdp.region_balanced=true"}}, "A+B",
        none, "not in the paper: each (image, class) region weighs the same in the loss instead of each pixel", false},
+      {{"mdp-uniformity", "MDP with a uniformity term (not the paper's)", true, {"mdp.uniformity=1"}}, "A+B", none,
+       "not in the paper: a uniformity term (weight 1) spreads the unit embeddings over the sphere", false},
       {{"mdp-unified", "MDP with rough label unification", true, {"data.label_mapping=" + label_mapping}}, "A+B (merged)", 71.91,
        "rough unification (MDP: 71.93)"},
       {{"mdp-unlabeled", "MDP with unlabeled images", true,

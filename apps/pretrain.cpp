@@ -167,6 +167,7 @@ int pretrain_main(int argc, char** argv) {
   so.embed_bn = c.b("mdp.embed_bn");
   so.upsample_embeddings = c.b("mdp.upsample_embeddings");
   so.region_balanced = c.b("mdp.region_balanced");
+  so.uniformity = c.f("mdp.uniformity");
   so.head_channels = c.i("model.channels");
   std::string scm = c.s("mdp.sparse_coding");
   MDP_CHECK(scm == "pull" || scm == "exclude" || scm == "none", "config: mdp.sparse_coding '{}' is not pull, exclude or none", scm);
@@ -341,11 +342,12 @@ int pretrain_main(int argc, char** argv) {
     PretrainStepResult r = step.run(batch, *opt);
     int64_t images = batch.size();
     if (world.size() > 1) {  // the log shows the means over ranks (MDP: each rank's share already weighed)
-      Tensor t = ops::from_vector({r.loss, r.proto, r.sparse, r.embed_mean_norm, double(images)}, {5}, DType::Float64);
+      Tensor t = ops::from_vector({r.loss, r.proto, r.sparse, r.embed_mean_norm, r.uniformity, double(images)}, {6}, DType::Float64);
       world.all_reduce_sum(t);
       std::vector<double> v = ops::to_vector(t);
       const double W = world.size();
-      r.loss = v[0] / W, r.proto = v[1] / W, r.sparse = v[2] / W, r.embed_mean_norm = v[3] / W, images = int64_t(v[4]);
+      r.loss = v[0] / W, r.proto = v[1] / W, r.sparse = v[2] / W, r.embed_mean_norm = v[3] / W, r.uniformity = v[4] / W;
+      images = int64_t(v[5]);
     }
     const double lv = r.loss;
     MDP_CHECK(std::isfinite(lv), "mdp pretrain: the loss became {} at iteration {} (lower train.lr?)", lv, it);
@@ -356,6 +358,10 @@ int pretrain_main(int argc, char** argv) {
       line["proto"] = json_number(r.proto, 6);
       line["sparse"] = json_number(r.sparse, 6);
       line["pixels"] = r.pixels;
+      if (so.uniformity > 0) {
+        detail += fmt::format(" unif {:.3f}", r.uniformity);
+        line["uniformity"] = json_number(r.uniformity, 6);
+      }
     } else if (kind == PretrainMethod::PixelContrast) {
       detail = fmt::format("contrast {:.3f} anchors {}", r.loss, r.anchors);
       line["contrast"] = json_number(r.loss, 6);

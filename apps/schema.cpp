@@ -124,6 +124,8 @@ std::vector<Key> pretrain_schema() {
        "the loss at the labels' resolution: embeddings upsampled bilinearly to the crop (not the paper's: it downsamples labels to stride 8)"},
       {"mdp.region_balanced", Type::Bool, "false",
        "every (image, class) region weighs the same in the loss (not the paper's: a mean over pixels)"},
+      {"mdp.uniformity", Type::Float, "0",
+       "weight of a uniformity term on the unit embeddings (not the paper's: Wang & Isola 2020, mdp/uniformity.h); 0: none"},
       {"mdp.sparse_coding", Type::String, "pull", "pull (setting 2) | exclude (setting 1) | none"},
       {"mdp.k", Type::Int, "5", "sparse coding: top-k prototypes"},
       {"mdp.lambda_sc", Type::Float, "0.1", "sparse coding loss weight (pull)"},

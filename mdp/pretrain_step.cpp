@@ -100,6 +100,9 @@ PretrainStep::PretrainStep(const PretrainStepOptions& options, std::shared_ptr<d
   MDP_CHECK(!o_.region_balanced || o_.method == PretrainMethod::MDP,
             "config: mdp.region_balanced weighs MDP's pixel-to-prototype loss, so it needs pretrain.method mdp, not {} "
             "(pixel-contrast balances its classes by anchor sampling)", method);
+  MDP_CHECK(o_.uniformity == 0 || (o_.method == PretrainMethod::MDP && o_.uniformity > 0 && o_.uniformity_pixels >= 2),
+            "config: mdp.uniformity {} with {} pixels: a weight >= 0 on at least 2 pixels, and only with pretrain.method mdp "
+            "(this is {})", o_.uniformity, o_.uniformity_pixels, method);
   MDP_CHECK(!o_.upsample_embeddings || embeds(o_.method),
             "config: mdp.upsample_embeddings upsamples the projection head's embeddings, which pretrain.method {} does not "
             "have (its logits are already compared with the labels at their resolution)", method);
@@ -262,12 +265,17 @@ PretrainStepResult PretrainStep::run(const data::Batch& batch, nn::Optimizer& op
   crop_h_ = x.size(2);
   crop_w_ = x.size(3);
   const int32_t ignore = labels_->ignore_index();
-  Tensor loss, y8;
+  Tensor loss, y8, uniformity;
   double loss_weight = 0;  // MDP: the loss's denominator (its pixels, or their weights' sum)
   if (embeds(o_.method)) {
     Tensor z = forward(*query_, x);  // (N, D, H/8, W/8)
     Tensor zmean = ops::mean(z, {0, 2, 3});  // (D), no graph (ops, not autograd)
     r.embed_mean_norm = std::sqrt(ops::sum(ops::mul(zmean, zmean)).item());
+    if (o_.uniformity > 0) {  // on the stride-8 embeddings, up to uniformity_pixels of them
+      Tensor z8 = reshape(permute(z, {0, 2, 3, 1}), {-1, z.size(1)});  // (N h/8 w/8, D)
+      uniformity = uniformity_loss(index_select(z8, 0, ops::to(sample_rows(z8.size(0), o_.uniformity_pixels, sample_gen_), o_.device)));
+      r.uniformity = uniformity.item();
+    }
     z = at_loss_size(z);  // (N, D, h, w): stride 8, or (H, W) with upsample_embeddings
     const int64_t h = z.size(2), w = z.size(3), D = z.size(1);
     y8 = ops::to(ops::resize_nearest(m.labels, h, w), o_.device);  // (N, h, w): the labels at the loss's size
@@ -313,6 +321,7 @@ PretrainStepResult PretrainStep::run(const data::Batch& batch, nn::Optimizer& op
     r.proto *= share;
     r.sparse *= share;
   }
+  if (uniformity.defined()) loss = add(loss, mul(uniformity, o_.uniformity));  // after the share: each rank's own
   optimizer.zero_grad();
   if (distributed && !reducer_) reducer_ = std::make_unique<nn::GradientReducer>(trained(), *o_.world);  // (a collective)
   if (distributed) reducer_->prepare_for_backward();

@@ -33,6 +33,7 @@
 #include "pixel_contrast.h"
 #include "proto_loss.h"
 #include "prototype_bank.h"
+#include "uniformity.h"
 
 namespace mdp {
 
@@ -57,6 +58,11 @@ struct PretrainStepOptions {
   // region's pixel count, as ContrastiveSeg's per-class anchor sampling (max_views per class and image)
   // balances its pixel loss; the paper's loss is a mean over all pixels, which the background dominates.
   bool region_balanced = false;
+  // MDP (not the paper's): L += uniformity * uniformity_loss (uniformity.h, t = 2) over up to
+  // uniformity_pixels stride-8 query embeddings of the batch, drawn with the anchor-sampling generator;
+  // 0: no such term. Distributed, each rank's term is over its own pixels (its gradient averaged).
+  double uniformity = 0;
+  int64_t uniformity_pixels = 1024;
   int64_t head_channels = 512;  // supervised and multi-head: DeepLabV3 (MMSeg layout) head channels
   ProtoLossOptions loss;        // MDP; its ignore_index is replaced by the label space's
   PixelContrastOptions pixel_contrast;  // its ignore_index too
@@ -80,6 +86,7 @@ struct PretrainStepOptions {
 struct PretrainStepResult {
   double loss = 0;
   double proto = 0, sparse = 0;  // MDP: the pixel-to-prototype and sparse-coding terms
+  double uniformity = 0;         // MDP with options.uniformity > 0: the uniformity term (before its weight)
   int64_t pixels = 0;            // MDP: labelled pixels in the loss (stride 8, or the crop's with upsample_embeddings)
   // MDP and pixel-contrast: |mean of the batch's query embeddings| over every stride-8 pixel, 0..1 (1: all
   // point one way). The direction the prototypes share comes from here (docs/paper-ablations.md).

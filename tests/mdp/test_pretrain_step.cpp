@@ -232,6 +232,34 @@ BOOST_AUTO_TEST_CASE(region_balanced_weighs_every_image_class_region_the_same) {
   BOOST_TEST(std::abs(want.proto - plain.proto) > 1e-3);
 }
 
+// uniformity: with room for every stride-8 pixel, the step's term is uniformity_loss of all its query
+// embeddings (recomputed here), and the loss is L_proto + lambda L_sc + weight * that term.
+BOOST_AUTO_TEST_CASE(the_uniformity_term_is_added_with_its_weight) {
+  manual_seed(0);
+  auto ls = tiny_label_space();
+  PretrainStepOptions o = tiny_options(PretrainMethod::MDP);
+  o.mix = {0, 0, false, 255};
+  o.uniformity = 0.5;
+  o.uniformity_pixels = 100000;
+  PretrainStep step(o, ls);
+  auto opt = adamw(step.trained());
+  auto loader = tiny_loader(ls);
+  data::Batch b;
+  while (!loader->next(b)) {}
+  step.run(b, *opt);
+  while (!loader->next(b)) {}
+  double want = 0;
+  {
+    NoGradGuard ng;
+    Tensor z = step.trained()(b.images);  // (N, D, h, w)
+    want = uniformity_loss(ops::reshape(ops::contiguous(ops::permute(z, {0, 2, 3, 1})), {-1, z.size(1)})).item();
+  }
+  PretrainStepResult r = step.run(b, *opt);
+  BOOST_TEST(std::abs(r.uniformity - want) < 1e-4);
+  BOOST_TEST(r.uniformity < 0.0);
+  BOOST_TEST(std::abs(r.loss - (r.proto + o.loss.lambda_sc * r.sparse + 0.5 * r.uniformity)) < 1e-4);
+}
+
 BOOST_AUTO_TEST_CASE(resumed_run_reproduces_the_uninterrupted_losses_exactly) {
   for (PretrainMethod m : {PretrainMethod::MDP, PretrainMethod::PixelContrast}) {
     BOOST_TEST_CONTEXT(name_of(m)) {
@@ -306,6 +334,9 @@ BOOST_AUTO_TEST_CASE(what_a_method_cannot_do_is_refused_by_name) {
   PretrainStepOptions balanced = tiny_options(PretrainMethod::PixelContrast);
   balanced.region_balanced = true;
   refused(balanced, "mdp.region_balanced weighs MDP's pixel-to-prototype loss");
+  PretrainStepOptions unif = tiny_options(PretrainMethod::PixelContrast);
+  unif.uniformity = 1;
+  refused(unif, "mdp.uniformity 1");
   PretrainStepOptions up = tiny_options(PretrainMethod::Supervised);
   up.upsample_embeddings = true;
   refused(up, "mdp.upsample_embeddings upsamples the projection head's embeddings");

@@ -1,0 +1,34 @@
+// uniformity.cpp: the uniformity loss from autograd ops, and uniform row sampling.
+#include "mdp/uniformity.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "tensor/error.h"
+#include "tensor/random.h"
+
+namespace mdp {
+
+Tensor uniformity_loss(const Tensor& z, double t) {
+  MDP_CHECK(z.dim() == 2 && z.size(0) >= 2, "uniformity_loss: embeddings {} must be (M, D) with M >= 2", shape_str(z.shape()));
+  MDP_CHECK(t > 0, "uniformity_loss: t {} must be positive", t);
+  const int64_t M = z.size(0);
+  Tensor G = matmul(z, z, false, true);                      // (M, M) cosines
+  Tensor all = sum(exp(mul(add(G, -1.0), 2.0 * t)));         // sum over i, j of exp(-t |z_i - z_j|^2)
+  Tensor diag = sum(exp(mul(add(sum(mul(z, z), {1}), -1.0), 2.0 * t)));  // its i = j terms (each 1 for unit rows)
+  return log(mul(sub(all, diag), 1.0 / double(M * (M - 1))));
+}
+
+Tensor sample_rows(int64_t n, int64_t m, Generator& gen) {
+  MDP_CHECK(n >= 0 && m >= 0, "sample_rows: {} rows, {} to draw", n, m);
+  std::vector<int64_t> idx(static_cast<size_t>(n));
+  std::iota(idx.begin(), idx.end(), int64_t(0));
+  const int64_t take = std::min(n, m);
+  for (int64_t i = 0; i < take && take < n; ++i) std::swap(idx[size_t(i)], idx[size_t(gen.randint(i, n))]);  // partial Fisher-Yates
+  idx.resize(size_t(take));
+  std::sort(idx.begin(), idx.end());
+  std::vector<double> v(idx.begin(), idx.end());
+  return ops::from_vector(v, {take}, DType::Int64);
+}
+
+}  // namespace mdp
