@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 
 #include "data/folder.h"
 #include "data/generated.h"
@@ -56,6 +57,34 @@ std::unique_ptr<data::Loader> tiny_loader(std::shared_ptr<data::LabelSpace> ls) 
 
 std::unique_ptr<nn::Optimizer> adamw(nn::Module& net) {
   return std::make_unique<nn::AdamW>(nn::make_param_groups(net), nn::AdamWOptions{.lr = 1e-3, .weight_decay = 0.01});
+}
+
+// An unmixed MDP step with options `set` applied, its optimizer and loader, after one step (the bank
+// filled from the first batch, which `batch` still holds); next() loads the following batch.
+struct AfterOneStep {
+  std::shared_ptr<data::LabelSpace> ls;
+  PretrainStepOptions o;
+  std::unique_ptr<PretrainStep> step;
+  std::unique_ptr<nn::Optimizer> opt;
+  std::unique_ptr<data::Loader> loader;
+  data::Batch batch;
+  void next() {
+    while (!loader->next(batch)) {}
+  }
+};
+AfterOneStep after_one_mdp_step(const std::function<void(PretrainStepOptions&)>& set) {
+  manual_seed(0);
+  AfterOneStep a;
+  a.ls = tiny_label_space();
+  a.o = tiny_options(PretrainMethod::MDP);
+  a.o.mix = {0, 0, false, 255};
+  set(a.o);
+  a.step = std::make_unique<PretrainStep>(a.o, a.ls);
+  a.opt = adamw(a.step->trained());
+  a.loader = tiny_loader(a.ls);
+  a.next();
+  a.step->run(a.batch, *a.opt);
+  return a;
 }
 
 using test::max_abs_diff;
@@ -164,17 +193,9 @@ BOOST_AUTO_TEST_CASE(the_step_measures_the_length_of_the_mean_embedding) {
 // reference bank fed those by hand matches it; fed the stride-8 keys and nearest labels it does not), and
 // the loss counts every crop pixel of a filled class.
 BOOST_AUTO_TEST_CASE(upsampled_embeddings_put_every_labelled_crop_pixel_in_the_bank_and_the_loss) {
-  manual_seed(0);
-  auto ls = tiny_label_space();
-  PretrainStepOptions o = tiny_options(PretrainMethod::MDP);
-  o.mix = {0, 0, false, 255};
-  o.upsample_embeddings = true;
-  PretrainStep step(o, ls);
-  auto opt = adamw(step.trained());
-  auto loader = tiny_loader(ls);
-  data::Batch b;
-  while (!loader->next(b)) {}
-  step.run(b, *opt);
+  AfterOneStep a = after_one_mdp_step([](PretrainStepOptions& o) { o.upsample_embeddings = true; });
+  PretrainStep& step = *a.step;
+  data::Batch& b = a.batch;
   Tensor keys;  // (N, D, h, w) from the key encoder after its momentum update, as the step's bank update
   {
     NoGradGuard ng;
@@ -190,11 +211,11 @@ BOOST_AUTO_TEST_CASE(upsampled_embeddings_put_every_labelled_crop_pixel_in_the_b
   BOOST_TEST(max_abs_diff(step.bank().prototypes(), up.prototypes()) < 1e-5);
   BOOST_TEST(max_abs_diff(step.bank().prototypes(), small.prototypes()) > 1e-3);
 
-  while (!loader->next(b)) {}
+  a.next();
   std::vector<double> filled = ops::to_vector(step.bank().filled()), y = ops::to_vector(b.labels);
   int64_t want = 0;
   for (double v : y) want += v >= 0 && v < double(filled.size()) && filled[size_t(v)] != 0;
-  PretrainStepResult r = step.run(b, *opt);
+  PretrainStepResult r = step.run(b, *a.opt);
   BOOST_TEST(r.pixels == want);
   BOOST_TEST(r.pixels > b.labels.size(0) * (H / 8) * (W / 8));  // more than a stride-8 map could hold
 }
@@ -202,18 +223,10 @@ BOOST_AUTO_TEST_CASE(upsampled_embeddings_put_every_labelled_crop_pixel_in_the_b
 // region_balanced: the step's L_proto is proto_loss with region_weights on its own embeddings and bank
 // (recomputed here), which differs from the plain mean over pixels.
 BOOST_AUTO_TEST_CASE(region_balanced_weighs_every_image_class_region_the_same) {
-  manual_seed(0);
-  auto ls = tiny_label_space();
-  PretrainStepOptions o = tiny_options(PretrainMethod::MDP);
-  o.mix = {0, 0, false, 255};
-  o.region_balanced = true;
-  PretrainStep step(o, ls);
-  auto opt = adamw(step.trained());
-  auto loader = tiny_loader(ls);
-  data::Batch b;
-  while (!loader->next(b)) {}
-  step.run(b, *opt);  // fills the bank
-  while (!loader->next(b)) {}
+  AfterOneStep a = after_one_mdp_step([](PretrainStepOptions& o) { o.region_balanced = true; });
+  PretrainStep& step = *a.step;
+  data::Batch& b = a.batch;
+  a.next();
   Tensor zp, y;  // (N h w, D) and (N h w)
   ProtoLossResult want, plain;
   {
@@ -222,11 +235,11 @@ BOOST_AUTO_TEST_CASE(region_balanced_weighs_every_image_class_region_the_same) {
     Tensor y8 = ops::resize_nearest(b.labels, z.size(2), z.size(3));
     zp = ops::contiguous(ops::reshape(ops::contiguous(ops::permute(z, {0, 2, 3, 1})), {-1, z.size(1)}));
     y = ops::reshape(y8, {-1});
-    Tensor a = region_weights(y8, ls->num_classes());
-    want = proto_loss(zp, y, step.bank().prototypes(), step.bank().filled(), o.loss, {}, {.weight = a});
-    plain = proto_loss(zp, y, step.bank().prototypes(), step.bank().filled(), o.loss);
+    Tensor w = region_weights(y8, a.ls->num_classes());
+    want = proto_loss(zp, y, step.bank().prototypes(), step.bank().filled(), a.o.loss, {}, {.weight = w});
+    plain = proto_loss(zp, y, step.bank().prototypes(), step.bank().filled(), a.o.loss);
   }
-  PretrainStepResult r = step.run(b, *opt);
+  PretrainStepResult r = step.run(b, *a.opt);
   BOOST_TEST(std::abs(r.proto - want.proto) < 1e-4);
   BOOST_TEST(std::abs(r.sparse - want.sparse) < 1e-4);
   BOOST_TEST(std::abs(want.proto - plain.proto) > 1e-3);
@@ -235,29 +248,23 @@ BOOST_AUTO_TEST_CASE(region_balanced_weighs_every_image_class_region_the_same) {
 // uniformity: with room for every stride-8 pixel, the step's term is uniformity_loss of all its query
 // embeddings (recomputed here), and the loss is L_proto + lambda L_sc + weight * that term.
 BOOST_AUTO_TEST_CASE(the_uniformity_term_is_added_with_its_weight) {
-  manual_seed(0);
-  auto ls = tiny_label_space();
-  PretrainStepOptions o = tiny_options(PretrainMethod::MDP);
-  o.mix = {0, 0, false, 255};
-  o.uniformity = 0.5;
-  o.uniformity_pixels = 100000;
-  PretrainStep step(o, ls);
-  auto opt = adamw(step.trained());
-  auto loader = tiny_loader(ls);
-  data::Batch b;
-  while (!loader->next(b)) {}
-  step.run(b, *opt);
-  while (!loader->next(b)) {}
+  AfterOneStep a = after_one_mdp_step([](PretrainStepOptions& o) {
+    o.uniformity = 0.5;
+    o.uniformity_pixels = 100000;
+  });
+  PretrainStep& step = *a.step;
+  data::Batch& b = a.batch;
+  a.next();
   double want = 0;
   {
     NoGradGuard ng;
     Tensor z = step.trained()(b.images);  // (N, D, h, w)
     want = uniformity_loss(ops::reshape(ops::contiguous(ops::permute(z, {0, 2, 3, 1})), {-1, z.size(1)})).item();
   }
-  PretrainStepResult r = step.run(b, *opt);
+  PretrainStepResult r = step.run(b, *a.opt);
   BOOST_TEST(std::abs(r.uniformity - want) < 1e-4);
   BOOST_TEST(r.uniformity < 0.0);
-  BOOST_TEST(std::abs(r.loss - (r.proto + o.loss.lambda_sc * r.sparse + 0.5 * r.uniformity)) < 1e-4);
+  BOOST_TEST(std::abs(r.loss - (r.proto + a.o.loss.lambda_sc * r.sparse + 0.5 * r.uniformity)) < 1e-4);
 }
 
 BOOST_AUTO_TEST_CASE(resumed_run_reproduces_the_uninterrupted_losses_exactly) {
