@@ -217,7 +217,7 @@ std::vector<Row> ablation_rows(const std::string& label_mapping) {
       {{"mdp-embed-bn", "MDP, batch-normed embeddings (not the paper's)", true, {"mdp.embed_bn=true"}}, "A+B", none,
        "not in the paper: a non-affine BN ends the projection head, removing the direction all embeddings share", false},
       {{"mdp-upsampled", "MDP, loss at the labels' resolution (not the paper's)", true, {"mdp.upsample_embeddings=true"}},
-       "A+B", none, "not in the paper: embeddings upsampled to the 64 px crop instead of labels downsampled to 8x8", false},
+       "A+B", none, "not in the paper: embeddings upsampled to the crop instead of labels downsampled to stride 8", false},
       {{"mdp-balanced", "MDP, every region weighs the same (not the paper's)", true, {"mdp.region_balanced=true"}}, "A+B",
        none, "not in the paper: each (image, class) region weighs the same in the loss instead of each pixel", false},
       {{"mdp-uniformity", "MDP with a uniformity term (not the paper's)", true, {"mdp.uniformity=1"}}, "A+B", none,

@@ -97,6 +97,9 @@ PretrainStep::PretrainStep(const PretrainStepOptions& options, std::shared_ptr<d
   const bool mixes = o_.mix.region_prob > 0 || o_.mix.pixel_prob > 0;
   MDP_CHECK(!o_.mix.blend || o_.method == PretrainMethod::MDP,
             "config: mdp.blend (soft targets over two prototypes) needs pretrain.method mdp, not {}", method);
+  MDP_CHECK(!o_.mix.blend || o_.loss.sparse_coding != SparseCoding::Exclude,
+            "config: mdp.blend (soft targets) with mdp.sparse_coding exclude: setting 1 drops each pixel's top-k other "
+            "classes from the softmax, which can drop the second target; use pull or none with blending");
   MDP_CHECK(!o_.region_balanced || o_.method == PretrainMethod::MDP,
             "config: mdp.region_balanced weighs MDP's pixel-to-prototype loss, so it needs pretrain.method mdp, not {} "
             "(pixel-contrast balances its classes by anchor sampling)", method);
@@ -313,7 +316,7 @@ PretrainStepResult PretrainStep::run(const data::Batch& batch, nn::Optimizer& op
                : cross_entropy(logits, y, Tensor(), ignore);
   }
   const bool distributed = o_.world && o_.world->size() > 1;
-  if (distributed && o_.method == PretrainMethod::MDP) {  // the mean over every rank's pixels, not of the ranks' means
+  if (distributed && o_.method == PretrainMethod::MDP) {  // the mean over every rank's pixels (or weights), not of the ranks' means
     Tensor n = ops::from_vector({loss_weight}, {1}, DType::Float64);
     o_.world->all_reduce_sum(n);
     const double total = ops::to_vector(n)[0], share = total > 0 ? loss_weight * o_.world->size() / total : 0.0;

@@ -31,8 +31,12 @@ ProtoLossResult proto_loss(const Tensor& z, const Tensor& labels, const Tensor& 
   MDP_CHECK(!o.other_datasets_only || int64_t(class_dataset.size()) == protos.size(0),
             "proto_loss: other_datasets_only needs the dataset of each of the {} classes", protos.size(0));
   MDP_CHECK(labels2.defined() == mix_weight.defined(), "proto_loss: labels2 and mix_weight go together");
-  MDP_CHECK(!px.weight.defined() || (px.weight.shape() == Shape{z.size(0)} && is_floating(px.weight.dtype())),
-            "proto_loss: pixel weights {} {} must be floating (P) for embeddings {}",
+  MDP_CHECK(!labels2.defined() || o.sparse_coding != SparseCoding::Exclude,
+            "proto_loss: sparse coding setting 1 (exclude) drops each pixel's top-k other classes from the softmax, which "
+            "can drop a soft target's second class: use it without soft targets (mdp.blend)");
+  MDP_CHECK(!px.weight.defined() || (px.weight.shape() == Shape{z.size(0)} && is_floating(px.weight.dtype()) &&
+                                      px.weight.device() == z.device()),
+            "proto_loss: pixel weights {} {} must be floating (P) on the embeddings' device, for embeddings {}",
             px.weight.defined() ? dtype_name(px.weight.dtype()) : "", px.weight.defined() ? shape_str(px.weight.shape()) : "",
             shape_str(z.shape()));
   const int64_t P = z.size(0), C = protos.size(0);
@@ -117,7 +121,7 @@ ProtoLossResult proto_loss(const Tensor& z, const Tensor& labels, const Tensor& 
   Tensor t = sc_t.defined() ? ops::add(main_t, ops::mul(sc_t, lam)) : main_t;
   r.loss = ops::full({}, r.proto + lam * r.sparse, z.dtype(), dev);
 
-  // Backward: dL/ds = (rowsum(t) q - t) / count; dL/dz = dL/ds P / tau.
+  // Backward: dL/ds = (rowsum(t) q - t) / denom (the pixel count, or the weights' sum); dL/dz = dL/ds P / tau.
   record("proto_loss", {z}, {r.loss}, [logq, t, pt, tau = o.tau, denom](const TensorList& g) -> TensorList {
     Tensor q = ops::unary(ops::UnaryOp::Exp, logq);
     Tensor dS = ops::sub(ops::mul(q, ops::sum(t, {1}, true)), t);

@@ -7,7 +7,8 @@
 //   sparse coding, setting 2 (pull, default):  T_i = top-k_{c != y_i, filled} z_i . p_c (detached choice),
 //       L_sc = mean_i -(1/|T_i|) sum_{c in T_i} log softmax(s_i)[c],   L = L_proto + lambda L_sc
 //   sparse coding, setting 1 (exclude): the classes of T_i leave the softmax denominator of L_proto.
-//   soft target (pixel-mixing reading R2): -[w_i log q_{y_i} + (1 - w_i) log q_{y2_i}] instead of -log q_{y_i}.
+//   soft target (pixel-mixing reading R2): -[w_i log q_{y_i} + (1 - w_i) log q_{y2_i}] instead of -log q_{y_i}
+//       (not with setting 1, which could drop y2_i from the softmax: refused).
 //   pixel weights a_i (optional, not the paper's): every "mean_i" above becomes sum_i a_i (.) / sum_i a_i.
 // dL/ds_i = (sum of target weights) q_i - t_i, dL/dz_i = (dL/ds_i) P / tau, each divided by the pixel count
 // (with pixel weights: times a_i, divided by their sum).

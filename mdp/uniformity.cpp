@@ -13,10 +13,11 @@ Tensor uniformity_loss(const Tensor& z, double t) {
   MDP_CHECK(z.dim() == 2 && z.size(0) >= 2, "uniformity_loss: embeddings {} must be (M, D) with M >= 2", shape_str(z.shape()));
   MDP_CHECK(t > 0, "uniformity_loss: t {} must be positive", t);
   const int64_t M = z.size(0);
-  Tensor G = matmul(z, z, false, true);                      // (M, M) cosines
-  Tensor all = sum(exp(mul(add(G, -1.0), 2.0 * t)));         // sum over i, j of exp(-t |z_i - z_j|^2)
-  Tensor diag = sum(exp(mul(add(sum(mul(z, z), {1}), -1.0), 2.0 * t)));  // its i = j terms (each 1 for unit rows)
-  return log(mul(sub(all, diag), 1.0 / double(M * (M - 1))));
+  Tensor G = matmul(z, z, false, true);  // (M, M) cosines
+  Tensor i = ops::arange(0, double(M), 1, DType::Int64, z.device());
+  Tensor off = ops::compare(ops::CompareOp::Ne, ops::unsqueeze(i, 1), ops::unsqueeze(i, 0));  // (M, M) bool, i != j
+  Tensor e = where(off, exp(mul(add(G, -1.0), 2.0 * t)), ops::zeros({}, z.dtype(), z.device()));  // exp(-t |z_i - z_j|^2)
+  return log(mul(sum(e), 1.0 / double(M * (M - 1))));
 }
 
 Tensor sample_rows(int64_t n, int64_t m, Generator& gen) {

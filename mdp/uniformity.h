@@ -9,8 +9,6 @@
 // (docs/paper-ablations.md). Built from autograd ops (the gradient is autograd's). Deliberately not here:
 // which pixels take part (pretrain_step samples them).
 #pragma once
-#include <vector>
-
 #include "../autograd/functions.h"
 
 namespace mdp {

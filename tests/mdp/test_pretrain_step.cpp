@@ -267,6 +267,23 @@ BOOST_AUTO_TEST_CASE(the_uniformity_term_is_added_with_its_weight) {
   BOOST_TEST(std::abs(r.loss - (r.proto + a.o.loss.lambda_sc * r.sparse + 0.5 * r.uniformity)) < 1e-4);
 }
 
+// The term reaches the gradient: six steps at a large weight spread the sampled embeddings (a lower term)
+// far more than at a negligible one, from the same start.
+BOOST_AUTO_TEST_CASE(the_uniformity_term_spreads_the_embeddings) {
+  double last[2] = {0, 0};
+  for (int heavy : {0, 1}) {
+    AfterOneStep a = after_one_mdp_step([&](PretrainStepOptions& o) {
+      o.uniformity = heavy ? 10.0 : 1e-6;
+      o.uniformity_pixels = 64;
+    });
+    for (int k = 0; k < 6; ++k) {
+      a.next();
+      last[heavy] = a.step->run(a.batch, *a.opt).uniformity;
+    }
+  }
+  BOOST_TEST(last[1] < last[0] - 0.1, "uniformity after 6 steps: weight 10 " << last[1] << ", weight 1e-6 " << last[0]);
+}
+
 BOOST_AUTO_TEST_CASE(resumed_run_reproduces_the_uninterrupted_losses_exactly) {
   for (PretrainMethod m : {PretrainMethod::MDP, PretrainMethod::PixelContrast}) {
     BOOST_TEST_CONTEXT(name_of(m)) {
@@ -338,6 +355,10 @@ BOOST_AUTO_TEST_CASE(what_a_method_cannot_do_is_refused_by_name) {
   PretrainStepOptions blend = tiny_options(PretrainMethod::Supervised);
   blend.mix.blend = true;
   refused(blend, "mdp.blend");
+  PretrainStepOptions blend1 = tiny_options(PretrainMethod::MDP);
+  blend1.mix.blend = true;
+  blend1.loss.sparse_coding = SparseCoding::Exclude;
+  refused(blend1, "mdp.blend (soft targets) with mdp.sparse_coding exclude");
   PretrainStepOptions balanced = tiny_options(PretrainMethod::PixelContrast);
   balanced.region_balanced = true;
   refused(balanced, "mdp.region_balanced weighs MDP's pixel-to-prototype loss");

@@ -5,6 +5,7 @@
 // weights against repeated pixels; region_weights.
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
+#include <optional>
 
 #include "autograd/gradcheck.h"
 #include "mdp/proto_loss.h"
@@ -86,9 +87,13 @@ BOOST_AUTO_TEST_CASE(finite_differences) {
 }
 
 // Integer pixel weights equal repeating each pixel that many times (0: leaving it out), in the loss and,
-// summed over the copies, in the gradient; for every sparse-coding setting and with soft targets.
+// summed over the copies, in the gradient; for every sparse-coding setting, with soft targets (not
+// setting 1: refused), on the reference backend in float64 and the cpu backend in float32.
 BOOST_AUTO_TEST_CASE(pixel_weights_equal_repeated_pixels) {
-  ReferenceScope ref;
+  for (DType d : {DType::Float64, DType::Float32}) {
+  std::optional<ReferenceScope> ref;
+  if (d == DType::Float64) ref.emplace();
+  const double tol = d == DType::Float64 ? 1e-12 : 2e-6;
   Generator g(9);
   Tensor P = ops::randn({6, 4}, DType::Float64, &g);
   P = ops::div(P, ops::unary(ops::UnaryOp::Sqrt, ops::sum(ops::mul(P, P), {1}, true)));
@@ -102,9 +107,14 @@ BOOST_AUTO_TEST_CASE(pixel_weights_equal_repeated_pixels) {
   Tensor y = ops::from_vector(yv, {8}, DType::Int64), a = ops::from_vector(wv, {8}, DType::Float64);
   Tensor y2 = ops::from_vector(y2v, {8}, DType::Int64), mw = ops::from_vector(mwv, {8}, DType::Float64);
   Tensor z0 = ops::randn({8, 4}, DType::Float64, &g);
+  P = ops::to(P, d);
+  a = ops::to(a, d);
+  mw = ops::to(mw, d);
+  z0 = ops::to(z0, d);
   for (SparseCoding sc : {SparseCoding::None, SparseCoding::Pull, SparseCoding::Exclude})
     for (bool soft : {false, true}) {
-      BOOST_TEST_CONTEXT("sparse coding " << int(sc) << " soft " << soft) {
+      if (soft && sc == SparseCoding::Exclude) continue;
+      BOOST_TEST_CONTEXT(dtype_name(d) << " sparse coding " << int(sc) << " soft " << soft) {
         ProtoLossOptions o;
         o.sparse_coding = sc;
         o.k = 2;
@@ -119,13 +129,23 @@ BOOST_AUTO_TEST_CASE(pixel_weights_equal_repeated_pixels) {
                                              .mix_weight = soft ? ops::index_select(mw, 0, idx) : Tensor()});
         backward(w.loss);
         backward(r.loss);
-        BOOST_TEST(std::abs(w.loss.item() - r.loss.item()) < 1e-12);
-        BOOST_TEST(std::abs(w.proto - r.proto) < 1e-12);
-        BOOST_TEST(std::abs(w.sparse - r.sparse) < 1e-12);
+        BOOST_TEST(std::abs(w.loss.item() - r.loss.item()) < tol);
+        BOOST_TEST(std::abs(w.proto - r.proto) < tol);
+        BOOST_TEST(std::abs(w.sparse - r.sparse) < tol);
         BOOST_TEST(w.weight == r.weight);
-        BOOST_TEST(max_abs_diff(zw.grad(), zr.grad()) < 1e-12);
+        BOOST_TEST(max_abs_diff(zw.grad(), zr.grad()) < tol);
       }
     }
+  if (d == DType::Float32) continue;
+  // All weights 0: a zero loss and gradient, finite.
+  Tensor zz = ops::clone(z0);
+  zz.set_requires_grad(true);
+  ProtoLossResult none = mdp::proto_loss(zz, y, P, filled, ProtoLossOptions{}, {}, {.weight = ops::mul(a, 0.0)});
+  backward(none.loss);
+  BOOST_TEST(none.loss.item() == 0.0);
+  BOOST_TEST(none.weight == 0.0);
+  BOOST_TEST(none.pixels > 0);
+  BOOST_TEST(max_abs_diff(zz.grad(), ops::zeros_like(zz)) == 0.0);
   ProtoLossOptions o;  // and finite differences with fractional weights
   o.k = 2;
   o.tau = 0.5;
@@ -133,6 +153,7 @@ BOOST_AUTO_TEST_CASE(pixel_weights_equal_repeated_pixels) {
   GradcheckResult fd = gradcheck([&](const TensorList& in) { return mdp::proto_loss(in[0], y, P, filled, o, {}, {.weight = af}).loss; },
                                  {z0});
   BOOST_TEST(fd.ok, fd.message);
+  }
 }
 
 // region_weights: 1 / (pixels of the class in the image); each image's weights sum to its classes.
@@ -156,6 +177,12 @@ BOOST_AUTO_TEST_CASE(bad_input) {
   BOOST_TEST(throws_with([&] { mdp::proto_loss(z, ops::zeros({4}, DType::Int64), P, filled, o); }, {"dataset of each"}));
   BOOST_TEST(throws_with([&] { mdp::proto_loss(z, ops::zeros({4}, DType::Int64), P, filled, {}, {}, {.weight = ops::ones({3})}); },
                          {"proto_loss", "pixel weights", "[3]"}));
+  ProtoLossOptions ex;
+  ex.sparse_coding = SparseCoding::Exclude;
+  BOOST_TEST(throws_with([&] {
+    mdp::proto_loss(z, ops::zeros({4}, DType::Int64), P, filled, ex, {},
+                    {.labels2 = ops::zeros({4}, DType::Int64), .mix_weight = ops::ones({4})});
+  }, {"proto_loss", "setting 1", "mdp.blend"}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -3,6 +3,7 @@
 // and the row sampler (distinct, sorted, all rows when there are few).
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -52,6 +53,8 @@ BOOST_AUTO_TEST_CASE(is_zero_when_collapsed_and_the_closed_form_for_antipodal_pa
   // +e1, -e1: the one pair at distance 2 (squared 4) -> log exp(-4 t)
   Tensor pair = ops::from_vector({1, 0, -1, 0}, {2, 2}, DType::Float64);
   BOOST_TEST(std::abs(uniformity_loss(pair, 2.0).item() - (-8.0)) < 1e-12);
+  // far apart and sharp, in float32: the diagonal is masked, not subtracted (which would cancel to 0)
+  BOOST_TEST(std::abs(uniformity_loss(ops::to(pair, DType::Float32), 10.0).item() - (-40.0)) < 1e-4);
 }
 
 BOOST_AUTO_TEST_CASE(finite_differences) {
@@ -68,6 +71,11 @@ BOOST_AUTO_TEST_CASE(sample_rows_draws_distinct_sorted_rows) {
   BOOST_TEST(std::set<double>(a.begin(), a.end()).size() == 10u);
   BOOST_TEST(std::is_sorted(a.begin(), a.end()));
   for (double v : a) BOOST_TEST((v >= 0 && v < 100));
+  std::vector<int> hits(100, 0);  // 500 draws of 10 of 100: every row drawn, none far above its 50 expected
+  for (int k = 0; k < 500; ++k)
+    for (double v : ops::to_vector(sample_rows(100, 10, g))) ++hits[size_t(v)];
+  BOOST_TEST(*std::min_element(hits.begin(), hits.end()) > 20);
+  BOOST_TEST(*std::max_element(hits.begin(), hits.end()) < 90);
   std::vector<double> all = ops::to_vector(sample_rows(4, 10, g));
   BOOST_TEST((all == std::vector<double>{0, 1, 2, 3}));
   BOOST_TEST(throws_with([] { uniformity_loss(ops::zeros({1, 3})); }, {"uniformity_loss", "M >= 2"}));
