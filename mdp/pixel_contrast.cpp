@@ -50,7 +50,7 @@ AnchorSample sample_anchors(const Tensor& labels, const PixelContrastOptions& o,
     if (K == 0) continue;
     if (budget / K < o.min_views) {  // too many classes for the budget: keep budget / min_views of them
       int64_t keep = budget / o.min_views;
-      for (int64_t i = 0; i < keep; ++i) std::swap(classes[size_t(i)], classes[size_t(gen.randint(i, K))]);
+      partial_shuffle(classes, keep, gen);
       classes.resize(size_t(keep));
       std::sort(classes.begin(), classes.end());
       K = keep;
@@ -60,8 +60,8 @@ AnchorSample sample_anchors(const Tensor& labels, const PixelContrastOptions& o,
     for (int64_t c : classes) {
       std::vector<int64_t>& px = pixels_of[c];
       const int64_t size = int64_t(px.size()), take = std::min(n_view, size);
-      for (int64_t i = 0; i < take; ++i) {  // partial Fisher-Yates: take draws without replacement
-        std::swap(px[size_t(i)], px[size_t(gen.randint(i, size))]);
+      partial_shuffle(px, take, gen);  // take draws without replacement
+      for (int64_t i = 0; i < take; ++i) {
         a.image.push_back(n);
         a.pixel.push_back(px[size_t(i)]);
         a.label.push_back(c);

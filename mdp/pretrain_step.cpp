@@ -216,10 +216,10 @@ Tensor PretrainStep::forward(nn::Module& net, const Tensor& x) {
 }
 
 // With upsample_embeddings, unit embeddings (N, D, h, w) -> bilinear (align_corners false, as DeepLabV3's
-// logits) to the crop's (H, W) -> unit length again; otherwise unchanged.
-Tensor PretrainStep::at_loss_size(const Tensor& z) const {
+// logits) to the crop's (H, W) of x (N, 3, H, W) -> unit length again; otherwise unchanged.
+Tensor PretrainStep::at_loss_size(const Tensor& z, const Tensor& x) const {
   if (!o_.upsample_embeddings) return z;
-  return l2_normalize(resize_bilinear(z, crop_h_, crop_w_, false), 1);
+  return l2_normalize(resize_bilinear(z, x.size(2), x.size(3), false), 1);
 }
 
 // The key network (in eval mode: its running batch-norm statistics, which this pass leaves alone) embeds
@@ -265,8 +265,6 @@ PretrainStepResult PretrainStep::run(const data::Batch& batch, nn::Optimizer& op
   if (any_unlabeled_) std::tie(labels, r.pseudo_pixels) = pseudo_labelled(batch);
   MixedBatch m = mix_batch(batch.images, labels, batch.dataset_ids, o_.mix, mix_gen_);
   Tensor x = ops::to(m.images, o_.device);  // (N, 3, H, W)
-  crop_h_ = x.size(2);
-  crop_w_ = x.size(3);
   const int32_t ignore = labels_->ignore_index();
   Tensor loss, y8, uniformity;
   double loss_weight = 0;  // MDP: the loss's denominator (its pixels, or their weights' sum)
@@ -279,7 +277,7 @@ PretrainStepResult PretrainStep::run(const data::Batch& batch, nn::Optimizer& op
       uniformity = uniformity_loss(index_select(z8, 0, ops::to(sample_rows(z8.size(0), o_.uniformity_pixels, sample_gen_), o_.device)));
       r.uniformity = uniformity.item();
     }
-    z = at_loss_size(z);  // (N, D, h, w): stride 8, or (H, W) with upsample_embeddings
+    z = at_loss_size(z, x);  // (N, D, h, w): stride 8, or (H, W) with upsample_embeddings
     const int64_t h = z.size(2), w = z.size(3), D = z.size(1);
     y8 = ops::to(ops::resize_nearest(m.labels, h, w), o_.device);  // (N, h, w): the labels at the loss's size
     if (o_.method == PretrainMethod::MDP) {
@@ -334,7 +332,7 @@ PretrainStepResult PretrainStep::run(const data::Batch& batch, nn::Optimizer& op
   if (key_) {
     NoGradGuard ng;
     momentum_update(*key_, *query_, o_.key_momentum);
-    Tensor keys = at_loss_size(mdp::to(forward(*key_, x), DType::Float32));  // (N, D, h, w) of the same mixed batch
+    Tensor keys = at_loss_size(mdp::to(forward(*key_, x), DType::Float32), x);  // (N, D, h, w) of the same mixed batch
     if (distributed) std::tie(keys, y8) = gathered(keys, y8);
     bank_.update(keys, y8);
     r.filled = bank_.num_filled();

@@ -137,7 +137,7 @@ class PretrainStep {
 
  private:
   Tensor forward(nn::Module& net, const Tensor& x);  // under autocast when bf16
-  Tensor at_loss_size(const Tensor& z) const;      // (N, D, h, w) -> at the crop's size with upsample_embeddings
+  Tensor at_loss_size(const Tensor& z, const Tensor& x) const;  // (N, D, h, w) -> at x's (H, W) with upsample_embeddings
   // Unlabeled samples' labels from the key encoder and the bank: (N, H, W) int64 (a copy) and the count.
   std::pair<Tensor, int64_t> pseudo_labelled(const data::Batch& batch);
   // Distributed: every rank's (keys, labels) in the order of their batch positions, as one batch.
@@ -156,7 +156,6 @@ class PretrainStep {
   Generator mix_gen_, sample_gen_;
   std::unique_ptr<nn::GradientReducer> reducer_;  // distributed: made at the first step, over trained()
   Tensor ignore_;  // () int64 on the device: the label space's ignore value
-  int64_t crop_h_ = 0, crop_w_ = 0;  // the current batch's crop size
 };
 
 }  // namespace mdp

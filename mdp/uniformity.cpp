@@ -25,7 +25,7 @@ Tensor sample_rows(int64_t n, int64_t m, Generator& gen) {
   std::vector<int64_t> idx(static_cast<size_t>(n));
   std::iota(idx.begin(), idx.end(), int64_t(0));
   const int64_t take = std::min(n, m);
-  for (int64_t i = 0; i < take && take < n; ++i) std::swap(idx[size_t(i)], idx[size_t(gen.randint(i, n))]);  // partial Fisher-Yates
+  if (take < n) partial_shuffle(idx, take, gen);
   idx.resize(size_t(take));
   std::sort(idx.begin(), idx.end());
   std::vector<double> v(idx.begin(), idx.end());

@@ -57,6 +57,11 @@ int64_t Generator::randint(int64_t lo, int64_t hi) {
   return lo + int64_t(v % range);
 }
 
+void partial_shuffle(std::vector<int64_t>& v, int64_t k, Generator& gen) {
+  const int64_t n = int64_t(v.size());
+  for (int64_t i = 0; i < k; ++i) std::swap(v[size_t(i)], v[size_t(gen.randint(i, n))]);
+}
+
 Generator& default_generator() {
   static Generator g(0);
   return g;

@@ -5,6 +5,7 @@
 //   normal():  Box-Muller on two uniforms, caching the second value.
 #pragma once
 #include <array>
+#include <vector>
 #include <cstdint>
 
 namespace mdp {
@@ -34,6 +35,10 @@ class Generator {
   bool has_cached_ = false;
   double cached_ = 0;
 };
+
+// Partial Fisher-Yates: moves k elements of v drawn uniformly without replacement to its front, in
+// draw order (k <= v.size()); one randint per draw, so the same generator state gives the same draws.
+void partial_shuffle(std::vector<int64_t>& v, int64_t k, Generator& gen);
 
 Generator& default_generator();
 void manual_seed(uint64_t seed);  // seeds the default generator
